@@ -1,0 +1,93 @@
+"""The service's one settings model, read from the environment and validated at cold start.
+
+Logic never reads ``os.environ``: handlers call :func:`get_settings` once per container and pass
+what they need to the code they construct. Environment variable names are the field names in
+upper case (``table_name`` is ``TABLE_NAME``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+
+DEFAULT_SCOPES = (
+    "openid profile email offline_access "
+    "accounting.invoices accounting.payments accounting.contacts accounting.settings"
+)
+
+
+def _base_url(value: str) -> str:
+    if not value.startswith(("https://", "http://")):
+        raise ValueError("must be an http(s) URL")
+    return value.rstrip("/")
+
+
+def _scope_list(value: str) -> str:
+    scopes = value.split()
+    if "offline_access" not in scopes:
+        raise ValueError("must include offline_access, or Xero issues no refresh token")
+    return " ".join(scopes)
+
+
+BaseUrl = Annotated[str, AfterValidator(_base_url)]
+
+
+class SettingsError(RuntimeError):
+    """The environment does not describe a usable deployment; raised at cold start."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # AWS resources, named by template.yaml
+    table_name: str = Field(min_length=3)
+    token_key_id: str = Field(min_length=1, description="KMS key that encrypts Xero tokens at rest")
+    xero_app_secret_arn: str = Field(min_length=1, description='Secret holding {"client_id", "client_secret"}')
+    connect_link_secret_arn: str = Field(min_length=1, description="Secret the platform signs connect links with")
+    queue_url: str = ""
+    alert_sender: str = ""
+
+    # Xero endpoints: real Xero by default, the local sandbox when overridden
+    xero_login_url: BaseUrl = "https://login.xero.com"
+    xero_identity_url: BaseUrl = "https://identity.xero.com"
+    xero_api_url: BaseUrl = "https://api.xero.com"
+    xero_scopes: Annotated[str, AfterValidator(_scope_list)] = DEFAULT_SCOPES
+    xero_redirect_uri: str = Field(
+        default="",
+        description="Callback URL registered at Xero; derived from the request when empty",
+    )
+
+    # Product behaviour
+    brand_name: str = "Invoice Sync"
+    platform_return_url: str = Field(default="", description="Where the callback sends the user afterwards")
+    connect_link_max_age_seconds: int = Field(default=900, ge=60, le=3600)
+    oauth_state_ttl_seconds: int = Field(default=600, ge=60, le=3600)
+    token_refresh_margin_seconds: int = Field(default=120, ge=0, le=1500)
+    http_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    inactivity_days: int = Field(default=60, ge=2)
+    inactivity_warning_days: int = Field(default=7, ge=1)
+    secret_cache_seconds: int = Field(default=300, ge=0)
+
+    @property
+    def scopes(self) -> list[str]:
+        return self.xero_scopes.split()
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from an environment mapping, with one readable error for every problem."""
+    fields = Settings.model_fields
+    values = {name: environ[name.upper()] for name in fields if environ.get(name.upper(), "") != ""}
+    try:
+        return Settings.model_validate(values)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors())
+        raise SettingsError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings(os.environ)

@@ -1,0 +1,127 @@
+"""Domain errors. Each adapter translates what it meets at its edge into one of these.
+
+Every error carries a stable ``code`` (for API bodies, sync records and metrics) and says whether
+retrying later can succeed. Messages never contain tokens or secrets.
+"""
+
+from __future__ import annotations
+
+
+class SyncError(Exception):
+    code = "internal_error"
+    retryable = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+# --- Xero, as seen by the client -------------------------------------------------------------
+
+
+class XeroError(SyncError):
+    code = "xero_error"
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class XeroAuthLost(XeroError):
+    """The connection's grant is gone (invalid_grant, revoked, tenant disconnected): reconnect."""
+
+    code = "xero_auth_lost"
+
+
+class XeroUnauthorized(XeroAuthLost):
+    """A 401 on an API call: the access token was refused. One refresh may still save it."""
+
+    code = "xero_unauthorized"
+
+
+class XeroConfigError(XeroError):
+    """Xero refused the app itself (invalid_client and the like): a deployment problem, not the user's."""
+
+    code = "xero_app_misconfigured"
+
+
+class XeroRateLimited(XeroError):
+    code = "xero_rate_limited"
+    retryable = True
+
+    def __init__(self, message: str, retry_after: int, problem: str) -> None:
+        super().__init__(message, status=429)
+        self.retry_after = retry_after
+        self.problem = problem
+
+
+class XeroUnavailable(XeroError):
+    """5xx, organisation offline (503), timeouts and dropped connections: try again later.
+
+    For a write, Xero may have committed it; retry with the same Idempotency-Key.
+    """
+
+    code = "xero_unavailable"
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        *,
+        offline: bool = False,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message, status=status)
+        self.offline = offline
+        self.retry_after = retry_after
+
+
+class XeroValidationError(XeroError):
+    code = "xero_validation_error"
+
+    def __init__(self, messages: list[str], status: int = 400) -> None:
+        super().__init__("; ".join(messages) or "Xero rejected the request", status=status)
+        self.messages = messages
+
+
+class XeroNotFound(XeroError):
+    code = "xero_not_found"
+
+
+# --- Connections -----------------------------------------------------------------------------
+
+
+class ConnectionUnavailable(SyncError):
+    """The account has no usable Xero connection (never connected, disconnected, needs reconnecting)."""
+
+    code = "not_connected"
+
+    def __init__(self, message: str, status: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class TokenRefreshBusy(SyncError):
+    """Another invocation holds the refresh lock and has not finished in time: try again shortly."""
+
+    code = "token_refresh_busy"
+    retryable = True
+
+
+# --- OAuth -----------------------------------------------------------------------------------
+
+
+class OAuthRefused(SyncError):
+    """A connect or callback request that must be refused; ``message`` is safe to show the user."""
+
+    code = "oauth_refused"
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StorageError(SyncError):
+    code = "storage_error"
+    retryable = True

@@ -1,0 +1,106 @@
+"""The composition root: each outside client and service is built once per container, on first use.
+
+Handlers ask for what they need (``wiring.connect_flow()``); tests point the environment at moto and
+the Xero sandbox and call :func:`reset` to rebuild everything from it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+from shared.adapters.connections import ConnectionRepository, InactivityPolicy
+from shared.adapters.kms import TokenCipher
+from shared.adapters.oauth_state import OAuthStateStore
+from shared.adapters.secrets import Secrets
+from shared.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from shared.adapters.xero import XeroClient
+    from shared.domain.oauth import ConnectFlow
+    from shared.domain.tokens import TokenManager
+
+# Bounded waits: a Lambda that hangs on AWS costs its whole timeout; standard retries ride out blips.
+AWS_CONFIG = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 3})
+_caches: list[Any] = []
+
+
+def cached(function: Any) -> Any:
+    wrapped = lru_cache(maxsize=1)(function)
+    _caches.append(wrapped)
+    return wrapped
+
+
+def reset() -> None:
+    """Forget every built client and service (tests; a new environment)."""
+    get_settings.cache_clear()
+    for cache in _caches:
+        cache.cache_clear()
+
+
+def settings() -> Settings:
+    return get_settings()
+
+
+@cached
+def aws_client(service: str) -> Any:
+    return boto3.client(service, config=AWS_CONFIG)  # type: ignore[call-overload]
+
+
+@cached
+def secrets() -> Secrets:
+    return Secrets(aws_client("secretsmanager"), max_age=settings().secret_cache_seconds)
+
+
+@cached
+def connections() -> ConnectionRepository:
+    s = settings()
+    return ConnectionRepository(
+        aws_client("dynamodb"),
+        s.table_name,
+        InactivityPolicy(inactivity_days=s.inactivity_days, warning_days=s.inactivity_warning_days),
+    )
+
+
+@cached
+def oauth_states() -> OAuthStateStore:
+    return OAuthStateStore(aws_client("dynamodb"), settings().table_name)
+
+
+@cached
+def token_cipher() -> TokenCipher:
+    return TokenCipher(aws_client("kms"), settings().token_key_id)
+
+
+@cached
+def xero() -> XeroClient:
+    from shared.adapters.xero import XeroClient  # httpx only where Xero is called
+
+    s = settings()
+    return XeroClient(s, credentials=lambda: secrets().xero_credentials(s.xero_app_secret_arn))
+
+
+@cached
+def token_manager() -> TokenManager:
+    from shared.domain.tokens import TokenManager
+
+    return TokenManager(connections(), token_cipher(), xero(), refresh_margin=settings().token_refresh_margin_seconds)
+
+
+@cached
+def connect_flow() -> ConnectFlow:
+    from shared.domain.oauth import ConnectFlow
+
+    s = settings()
+    return ConnectFlow(
+        s,
+        states=oauth_states(),
+        connections=connections(),
+        tokens=token_manager(),
+        xero=xero(),
+        credentials=lambda: secrets().xero_credentials(s.xero_app_secret_arn),
+        link_secret=lambda: secrets().text(s.connect_link_secret_arn),
+    )

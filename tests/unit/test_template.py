@@ -1,0 +1,88 @@
+"""template.yaml declares the whole service, with least-privilege IAM."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from local.template import load_template
+
+TEMPLATE = load_template()
+RESOURCES: dict[str, Any] = TEMPLATE["Resources"]
+FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serverless::Function"}
+
+
+def test_every_part_of_the_service_is_declared():
+    types = {r["Type"] for r in RESOURCES.values()}
+
+    assert set(FUNCTIONS) == {"OAuthFunction", "ManagementFunction", "PushFunction", "SweepFunction"}
+    assert {
+        "AWS::Serverless::HttpApi",
+        "AWS::DynamoDB::Table",
+        "AWS::KMS::Key",
+        "AWS::SecretsManager::Secret",
+        "AWS::SQS::Queue",
+        "AWS::SES::EmailIdentity",
+    } <= types
+    assert {"ConnectUrl", "CallbackUrl", "QueueUrl", "ApiUrl"} <= set(TEMPLATE["Outputs"])
+
+
+def test_runtime_is_python313_on_arm64():
+    function_globals = TEMPLATE["Globals"]["Function"]
+
+    assert function_globals["Runtime"] == "python3.13"
+    assert function_globals["Architectures"] == ["arm64"]
+
+
+def test_queue_redrives_to_a_dead_letter_queue_and_push_reports_partial_failures():
+    queue = RESOURCES["InvoiceQueue"]["Properties"]
+    sqs_event = FUNCTIONS["PushFunction"]["Properties"]["Events"]["Invoices"]["Properties"]
+
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
+    assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
+    assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert sqs_event["MaximumBatchingWindowInSeconds"] > 0
+    assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS["PushFunction"]["Properties"]["Timeout"]
+
+
+def test_table_has_ttl_and_the_sparse_index_the_sweep_reads():
+    table = RESOURCES["Table"]["Properties"]
+
+    assert table["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
+    indexes = {i["IndexName"]: i for i in table["GlobalSecondaryIndexes"]}
+    assert [k["AttributeName"] for k in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_due_on"]
+
+
+def test_management_routes_require_iam_and_oauth_routes_are_public():
+    management = FUNCTIONS["ManagementFunction"]["Properties"]["Events"]
+    oauth = FUNCTIONS["OAuthFunction"]["Properties"]["Events"]
+
+    assert all(e["Properties"]["Auth"]["Authorizer"] == "AWS_IAM" for e in management.values())
+    assert all("Auth" not in e["Properties"] for e in oauth.values())
+
+
+def _statements(function: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for p in function["Properties"]["Policies"] for s in p["Statement"]]
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+def test_iam_names_its_resources(name):
+    for statement in _statements(FUNCTIONS[name]):
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        for resource in resources:
+            assert resource != "*", f"{name}/{statement['Sid']} grants on every resource"
+            if isinstance(resource, dict) and "Fn::Sub" in resource and resource["Fn::Sub"].endswith("/*"):
+                # SES identities: narrowed by the ses:FromAddress condition instead
+                assert statement["Condition"]["StringEquals"]["ses:FromAddress"] == {"Ref": "AlertSenderEmail"}
+
+
+def test_only_the_oauth_function_reads_the_connect_link_secret():
+    readers = {
+        name
+        for name, function in FUNCTIONS.items()
+        for s in _statements(function)
+        if {"Ref": "ConnectLinkSecret"} in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
+    }
+
+    assert readers == {"OAuthFunction"}
