@@ -16,10 +16,12 @@ from shared.adapters.connections import ConnectionRepository, InactivityPolicy
 from shared.adapters.kms import TokenCipher
 from shared.adapters.oauth_state import OAuthStateStore
 from shared.adapters.secrets import Secrets
+from shared.adapters.settings import SettingsRepository
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.xero import XeroClient
+    from shared.domain.disconnect import Disconnector
     from shared.domain.oauth import ConnectFlow
     from shared.domain.tokens import TokenManager
 
@@ -104,3 +106,15 @@ def connect_flow() -> ConnectFlow:
         credentials=lambda: secrets().xero_credentials(s.xero_app_secret_arn),
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
     )
+
+
+@cached
+def account_settings() -> SettingsRepository:
+    return SettingsRepository(aws_client("dynamodb"), settings().table_name)
+
+
+@cached
+def disconnector() -> Disconnector:
+    from shared.domain.disconnect import Disconnector
+
+    return Disconnector(connections(), token_manager(), xero())
