@@ -1,0 +1,100 @@
+"""The local HTTP API: routes from template.yaml, events as API Gateway sends them, IAM enforced."""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+from local.apigw import HttpApi, Route, http_api_event, template_routes
+
+
+def test_routes_are_read_from_the_template_with_their_auth():
+    routes = {r.route_key: r for r in template_routes()}
+
+    assert routes["GET /xero/connect"].function == "OAuthFunction"
+    assert not routes["GET /xero/callback"].iam
+    assert routes["ANY /v1/{proxy+}"].iam
+    assert routes["ANY /v1/{proxy+}"].handler_path == "functions.management.handler.lambda_handler"
+
+
+def test_greedy_and_named_path_parameters_match():
+    proxy = Route("F", "h.h", "ANY", "/v1/{proxy+}", iam=True)
+    named = Route("F", "h.h", "GET", "/v1/accounts/{account_id}/status", iam=False)
+
+    assert proxy.match("POST", "/v1/accounts/a1/disconnect") == {"proxy": "accounts/a1/disconnect"}
+    assert named.match("GET", "/v1/accounts/a1/status") == {"account_id": "a1"}
+    assert named.match("POST", "/v1/accounts/a1/status") is None
+    assert named.match("GET", "/v1/accounts/a1/b/status") is None
+
+
+def test_event_shape_matches_api_gateway_payload_2():
+    event = http_api_event(
+        method="POST",
+        path="/v1/x",
+        query="a=1&a=2&b=",
+        headers={"Cookie": "k=v; z=1", "Content-Type": "application/json"},
+        body=b'{"x": 1}',
+        iam={"userArn": "arn:aws:iam::123456789012:user/platform"},
+    )
+
+    assert event["version"] == "2.0"
+    assert event["queryStringParameters"] == {"a": "1,2", "b": ""}
+    assert event["cookies"] == ["k=v", "z=1"]
+    assert event["body"] == '{"x": 1}'
+    assert not event["isBase64Encoded"]
+    assert event["requestContext"]["authorizer"]["iam"]["userArn"].endswith("user/platform")
+    binary = http_api_event(method="POST", path="/", headers={"content-type": "application/octet-stream"}, body=b"\0")
+    assert binary["isBase64Encoded"]
+    assert base64.b64decode(binary["body"]) == b"\0"
+
+
+def wsgi_call(app: HttpApi, method: str, path: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]]) -> None:
+        seen.update(status=status, headers=headers)
+
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "wsgi.input": io.BytesIO(b""),
+        "HTTP_HOST": "127.0.0.1:3000",
+    }
+    body = b"".join(app(environ, start_response))
+    return seen["status"], seen["headers"], body
+
+
+def test_iam_routes_refuse_unsigned_requests_before_the_handler_runs():
+    calls: list[dict[str, Any]] = []
+    app = HttpApi([Route("F", "h.h", "ANY", "/v1/{proxy+}", iam=True)], authorize=lambda *a: None)
+
+    def handler(event: dict[str, Any], ctx: object) -> dict[str, Any]:
+        calls.append(event)
+        return {"statusCode": 200}
+
+    app._handlers["h.h"] = handler
+
+    status, _, _ = wsgi_call(app, "GET", "/v1/accounts")
+
+    assert status.startswith("403")
+    assert calls == []
+
+
+def test_answers_carry_status_headers_and_cookies():
+    app = HttpApi([Route("F", "h.h", "GET", "/xero/connect", iam=False)])
+    app._handlers["h.h"] = lambda event, ctx: {
+        "statusCode": 302,
+        "headers": {"Location": "https://x"},
+        "cookies": ["a=b; Path=/"],
+        "body": "",
+    }
+
+    status, headers, _ = wsgi_call(app, "GET", "/xero/connect")
+    missing, _, _ = wsgi_call(app, "GET", "/nowhere")
+
+    assert status == "302 Found"
+    assert ("Location", "https://x") in headers
+    assert ("Set-Cookie", "a=b; Path=/") in headers
+    assert missing.startswith("404")
