@@ -39,8 +39,10 @@ class EventSourceMapping:
     report_batch_item_failures: bool = False
 
     @classmethod
-    def from_template(cls, function_logical_id: str = "PushFunction") -> EventSourceMapping:
-        function = load_template()["Resources"][function_logical_id]["Properties"]
+    def from_template(
+        cls, function_logical_id: str = "PushFunction", template: dict[str, Any] | None = None
+    ) -> EventSourceMapping:
+        function = (template or load_template())["Resources"][function_logical_id]["Properties"]
         for event in function.get("Events", {}).values():
             if event["Type"] == "SQS":
                 props = event["Properties"]
@@ -93,6 +95,8 @@ class SqsRunner:
         context_factory: Callable[[], LocalContext],
         poll_seconds: int = 1,
     ) -> None:
+        """``poll_seconds`` is each receive's long-poll wait (Lambda's poller waits 20 s; shorter stops
+        faster); 0 polls without waiting, pausing 50 ms between empty receives."""
         self._sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -103,7 +107,7 @@ class SqsRunner:
         self._poll_seconds = poll_seconds
         self._stop = threading.Event()
         self._flush = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
         self.outcomes: list[BatchOutcome] = []
         self.poll_errors: list[str] = []
@@ -159,6 +163,16 @@ class SqsRunner:
         finally:
             self._flush.clear()
 
+    def wait_for_batches(self, count: int, timeout: float = 10) -> list[BatchOutcome]:
+        """Wait until ``count`` batches have been handled (the window cut short meanwhile); all outcomes."""
+        self._flush.set()
+        try:
+            with self._lock:
+                self._lock.wait_for(lambda: len(self.outcomes) >= count, timeout)
+                return list(self.outcomes)
+        finally:
+            self._flush.clear()
+
     # --- the poller ------------------------------------------------------------------------------
 
     def _run(self) -> None:
@@ -169,6 +183,8 @@ class SqsRunner:
                     self._invoke(batch)
                 elif batch:
                     self._release(batch)
+                elif self._poll_seconds == 0:
+                    self._stop.wait(0.05)  # short polling: pause between empty receives
             except Exception as exc:  # noqa: BLE001 - the poller outlives any one failure, as Lambda's does
                 self.poll_errors.append(f"{type(exc).__name__}: {exc}")
                 self._stop.wait(0.2)
@@ -236,6 +252,7 @@ class SqsRunner:
             self._delete([m for m in batch if m["MessageId"] not in failed])
         with self._lock:
             self.outcomes.append(outcome)
+            self._lock.notify_all()
 
     def _delete(self, messages: list[dict[str, Any]]) -> None:
         for start in range(0, len(messages), MAX_RECEIVE):

@@ -14,6 +14,7 @@ puts back the previous environment when it stops.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import socket
@@ -33,12 +34,13 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from local.apigw import HttpApi
+from local.apigw import HttpApi, Route, template_routes
 from local.aws_resources import LOCAL_PARAMETERS, LocalResources, create_resources
 from local.invoke import ACCOUNT_ID, FunctionSpec, context_for, template_functions
 from local.mail import Mailbox, SentMail
 from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
 from local.sqs_runner import EventSourceMapping, QueueDepth, SqsRunner
+from local.template import load_template
 from local.xero_sandbox import SandboxServer
 from shared import wiring
 from shared.connect_link import sign_connect_link
@@ -76,6 +78,13 @@ class XeroTarget:
             return None
         urls = {name: environ.get(name) or default for name, default in REAL_XERO.items()}
         return cls(urls["XERO_LOGIN_URL"], urls["XERO_IDENTITY_URL"], urls["XERO_API_URL"], client_id, secret)
+
+
+@functools.cache
+def _template_view() -> tuple[dict[str, FunctionSpec], tuple[Route, ...], EventSourceMapping]:
+    """What the stack reads from template.yaml, parsed once per process (parsing it takes ~0.1 s)."""
+    template = load_template()
+    return template_functions(template), tuple(template_routes()), EventSourceMapping.from_template(template=template)
 
 
 def free_port() -> int:
@@ -131,7 +140,7 @@ def _moto_server(port: int, servers: _Servers) -> Any:
                 "127.0.0.1", port, app, threaded=True, request_handler=servers.handler(MotoRequestHandler)
             )
             self._server_ready_event.set()
-            self._server.serve_forever()
+            self._server.serve_forever(poll_interval=0.05)
 
         def stop(self) -> None:
             super().stop()
@@ -172,7 +181,7 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._stoppers: list[Callable[[], None]] = []
         self._clients: list[SignedClient] = []
-        self.functions: dict[str, FunctionSpec] = template_functions()
+        self.functions, self._routes, self._mapping = _template_view()
         self.moto_endpoint = ""
         self.sandbox: SandboxServer | None = None
         self.api_url = ""
@@ -280,6 +289,7 @@ class LocalStack:
 
     def _start_api(self) -> None:
         api = HttpApi(
+            list(self._routes),
             authorize=self.verifier,
             context_factory=lambda route: context_for(self.functions[route.function], self.prefix, self.region),
         )
@@ -290,7 +300,7 @@ class LocalStack:
             threaded=True,
             request_handler=self._servers.handler(WSGIRequestHandler),
         )
-        thread = threading.Thread(target=server.serve_forever, name="local-http-api", daemon=True)
+        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="local-http-api", daemon=True)
         thread.start()
 
         def stop_api() -> None:
@@ -312,7 +322,7 @@ class LocalStack:
 
     def _start_runner(self) -> None:
         spec = self.functions["PushFunction"]
-        mapping = EventSourceMapping.from_template(spec.logical_id)
+        mapping = self._mapping
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
