@@ -113,3 +113,13 @@ def log_lines() -> Iterator[io.StringIO]:
     finally:
         handler.setStream(previous)  # type: ignore[attr-defined]
         logger.setLevel(level)
+
+
+@pytest.fixture
+def local_stack(aws: str, sandbox: SandboxServer) -> Iterator[Any]:
+    """The whole local stack (HTTP API with SigV4, SQS poller, sweep, SES mail) on the session's moto server
+    and this test's sandbox; a :class:`local.stack.LocalStack`, stopped (nothing left running) afterwards."""
+    from local.stack import LocalStack
+
+    with LocalStack(moto_endpoint=aws, sandbox=sandbox, poll_seconds=0) as stack:
+        yield stack

@@ -19,7 +19,6 @@ from local.aws_resources import LocalResources
 from local.invoke import LocalContext
 from local.sqs_runner import EventSourceMapping, SqsRunner
 from local.stack import LocalStack
-from local.xero_sandbox import SandboxServer
 
 SENDER = "alerts@invoice-sync.example"  # the template's AlertSenderEmail in the local parameters
 
@@ -217,9 +216,8 @@ def test_a_handler_past_its_timeout_fails_its_batch(sqs, resources):
 
 
 @pytest.fixture
-def stack(aws: str, sandbox: SandboxServer) -> Iterator[LocalStack]:
-    with LocalStack(moto_endpoint=aws, sandbox=sandbox, poll_seconds=0) as running:
-        yield running
+def stack(local_stack: LocalStack) -> LocalStack:
+    return local_stack
 
 
 def test_the_http_api_lets_only_signed_requests_through(stack):
