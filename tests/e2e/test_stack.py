@@ -18,7 +18,7 @@ import pytest
 from local.aws_resources import LocalResources
 from local.invoke import LocalContext
 from local.sqs_runner import EventSourceMapping, SqsRunner
-from local.stack import LocalStack
+from local.stack import LocalStack, XeroTarget
 
 SENDER = "alerts@invoice-sync.example"  # the template's AlertSenderEmail in the local parameters
 
@@ -364,3 +364,27 @@ def test_stopping_the_stack_leaves_no_thread_and_no_open_port(monkeypatch):
     assert not stack.runner.running
     leftover = [t.name for t in _threads() - before]
     assert leftover == []
+
+
+def test_real_xero_is_chosen_only_with_credentials_and_defaults_to_xeros_urls():
+    assert XeroTarget.from_environment({"XERO_CLIENT_ID": "id"}) is None
+    target = XeroTarget.from_environment(
+        {"XERO_CLIENT_ID": "id", "XERO_CLIENT_SECRET": "s", "XERO_API_URL": "https://api.example"}
+    )
+
+    assert target == XeroTarget("https://login.xero.com", "https://identity.xero.com", "https://api.example", "id", "s")
+
+
+def test_the_same_stack_points_at_real_xero_with_its_credentials(aws):
+    target = XeroTarget("https://login.xero.com", "https://identity.xero.com", "https://api.xero.com", "MYAPP", "shh")
+
+    with LocalStack(moto_endpoint=aws, xero=target, poll_seconds=0) as stack:
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        app = json.loads(secrets.get_secret_value(SecretId=stack.environment["XERO_APP_SECRET_ARN"])["SecretString"])
+        described = stack.describe()
+
+    assert stack.sandbox is None
+    assert app == {"client_id": "MYAPP", "client_secret": "shh"}
+    assert stack.environment["XERO_LOGIN_URL"] == "https://login.xero.com"
+    assert stack.environment["XERO_API_URL"] == "https://api.xero.com"
+    assert "real Xero; register" in described
