@@ -128,7 +128,7 @@ def _equal(actual: Any, wanted: str | bool) -> bool:
         return actual is wanted
     if isinstance(actual, str) and _looks_like_guid(wanted):
         return actual.lower() == wanted
-    return actual == wanted
+    return bool(actual == wanted)
 
 
 def _looks_like_guid(value: str) -> bool:
