@@ -33,7 +33,7 @@ class Answer:
 
     @property
     def body(self) -> Any:
-        return json.loads(self.raw, parse_float=Decimal) if self.raw else None
+        return json.loads(self.raw) if self.raw else None
 
     def items(self, key: str) -> list[dict[str, Any]]:
         body = self.body
