@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,28 +112,32 @@ def test_more_than_five_calls_in_progress_is_a_concurrent_429(sandbox_app, xero:
 
 
 def test_concurrent_limit_over_http_with_slow_calls(sandbox, xero_http: Api):
-    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=0.4, path="/api.xro/2.0/Organisation")])
+    limiter, clock = sandbox.sandbox.state.limiter, sandbox.sandbox.state.clock
+    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=0.6, path="/api.xro/2.0/Organisation", times=5)])
     statuses: list[int] = []
-    problems: list[str] = []
-
-    def call() -> None:
-        answer = xero_http.get("Organisation")
-        statuses.append(answer.status)
-        problems.append(answer.headers.get("x-rate-limit-problem", ""))
-
-    threads = [threading.Thread(target=call) for _ in range(7)]
+    threads = [threading.Thread(target=lambda: statuses.append(xero_http.get("Organisation").status)) for _ in range(5)]
     for thread in threads:
         thread.start()
+    deadline = time.monotonic() + 5
+    while (
+        limiter.describe(clock.now())["tenants"].get(NZ_TENANT, {}).get("in_flight", 0) < 5
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.005)
+
+    refused = [xero_http.get("Organisation") for _ in range(2)]  # while five calls are in progress
     for thread in threads:
         thread.join(timeout=5)
 
-    assert sorted(statuses) == [200] * 5 + [429] * 2
-    assert problems.count("concurrent") == 2
+    assert [a.status for a in refused] == [429, 429]
+    assert [a.headers["x-rate-limit-problem"] for a in refused] == ["concurrent", "concurrent"]
+    assert statuses == [200] * 5
+    assert xero_http.get("Organisation").status == 200
 
 
 def test_the_clock_speed_is_visible_to_clients_and_scales_the_wait(sandbox_app, xero: Api, monkeypatch):
     real = [1000.0]
-    monkeypatch.setattr(clock_module.time, "monotonic", lambda: real[0])
+    monkeypatch.setattr(clock_module, "time", SimpleNamespace(monotonic=lambda: real[0]))
     control = sandbox_app.flask.test_client()
     speed = control.post("/_sandbox/clock", json={"speed": 600}).get_json()["speed"]
     sandbox_app.state.limiter.configure(minute=1)
