@@ -233,7 +233,7 @@ def _build(
     status = str(element.get("Status") or (existing.status if existing else "DRAFT"))
     _status_errors(existing, status, errors)
 
-    contact_id = _contact(org, element.get("Contact"), existing, now, errors)
+    contact_id = _contact(org, element.get("Contact"), existing, errors)
     number_ = _number(org, type_, element, existing, errors)
     line_amount_types = str(element.get("LineAmountTypes") or (existing.line_amount_types if existing else "Exclusive"))
     if line_amount_types not in LINE_AMOUNT_TYPES:
@@ -298,7 +298,7 @@ def _status_errors(existing: Invoice | None, status: str, errors: list[str]) -> 
         errors.append(NOT_VALID_STATUS)
 
 
-def _contact(org: Organisation, given: Any, existing: Invoice | None, now: float, errors: list[str]) -> str | None:
+def _contact(org: Organisation, given: Any, existing: Invoice | None, errors: list[str]) -> str | None:
     if not isinstance(given, dict) or not given:
         if existing is not None:
             return existing.contact_id
