@@ -129,7 +129,7 @@ def disconnector() -> Disconnector:
 @cached
 def ses_client() -> Any:
     # One attempt per call: the mailer retries throttling and 5xx itself, with its own backoff.
-    return boto3.client("sesv2", config=AWS_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1})))
+    return boto3.client("sesv2", config=AWS_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1})))
 
 
 @cached

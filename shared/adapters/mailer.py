@@ -59,7 +59,7 @@ class Mailer:
         self._from = formataddr((sender_name, sender)) if sender_name else sender
         self._attempts = max(1, attempts)
         self._base_delay = base_delay
-        self._sleep = sleep
+        self.sleep = sleep  # public: tests record the backoff instead of waiting it out
 
     def send(self, recipients: Sequence[str], email: OutgoingEmail) -> str:
         """Send one message to ``recipients``; returns SES's message id."""
@@ -68,7 +68,7 @@ class Mailer:
         last: Exception | None = None
         for attempt in range(self._attempts):
             if attempt:
-                self._sleep(self._base_delay * 2 ** (attempt - 1))
+                self.sleep(self._base_delay * 2 ** (attempt - 1))
             try:
                 answer = self._client.send_email(
                     FromEmailAddress=self._from,

@@ -76,6 +76,7 @@ class Alerts:
                 self._context,
                 invoice_id=failure.invoice_id,
                 invoice_number=failure.invoice_number,
+                code=failure.code,
                 message=failure.message,
                 fix=failure.fix,
                 xero_messages=failure.xero_messages,

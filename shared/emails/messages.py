@@ -106,7 +106,7 @@ def disconnected(
             heading=f"{ctx.brand} is no longer connected to Xero",
             blocks=(
                 Paragraph(
-                    f"Nothing was sent from {ctx.brand} to {_organisation(organisation)} {idle}, so the connection "
+                    f"Nothing had been sent from {ctx.brand} to {_organisation(organisation)} {idle}, so the connection "
                     f"was disconnected after {ctx.inactivity_days} days without activity. {at_xero}"
                 ),
                 Paragraph(
@@ -125,6 +125,7 @@ def sync_failed(
     *,
     invoice_id: str,
     invoice_number: str | None,
+    code: str,
     message: str,
     fix: str,
     xero_messages: Sequence[str] = (),
@@ -138,6 +139,7 @@ def sync_failed(
             (
                 ("Invoice", invoice_number or "(no number yet)"),
                 ("Reference", invoice_id),
+                ("Error code", code),
             )
         ),
     ]
