@@ -106,8 +106,8 @@ def disconnected(
             heading=f"{ctx.brand} is no longer connected to Xero",
             blocks=(
                 Paragraph(
-                    f"Nothing had been sent from {ctx.brand} to {_organisation(organisation)} {idle}, so the connection "
-                    f"was disconnected after {ctx.inactivity_days} days without activity. {at_xero}"
+                    f"Nothing had been sent from {ctx.brand} to {_organisation(organisation)} {idle}, so the "
+                    f"connection was disconnected after {ctx.inactivity_days} days without activity. {at_xero}"
                 ),
                 Paragraph(
                     "New invoices, contacts and payments are not sent to Xero until you reconnect. Your settings "

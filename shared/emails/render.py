@@ -63,7 +63,7 @@ def write(directory: Path, ctx: EmailContext = EXAMPLE_CONTEXT) -> list[Path]:
 def main(argv: list[str]) -> int:
     target = Path(argv[1]) if len(argv) > 1 else Path("docs/emails")
     for path in write(target):
-        print(path)  # noqa: T201 - a command-line tool
+        print(path)
     return 0
 
 

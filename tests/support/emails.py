@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 from botocore.awsrequest import AWSResponse
+from botocore.compat import HTTPHeaders
 
 
 @dataclass(frozen=True)
@@ -76,5 +77,7 @@ class SesOutage:
             return None
         self.failed += 1
         content = b'{"message":"injected by the test"}'
-        headers = {"x-amzn-ErrorType": self.code, "Content-Type": "application/json"}
+        headers = HTTPHeaders()
+        headers["x-amzn-ErrorType"] = self.code
+        headers["Content-Type"] = "application/json"
         return AWSResponse(request.url, self.status, headers, _Body(content))
