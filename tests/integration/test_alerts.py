@@ -11,7 +11,7 @@ from shared.errors import AlertDeliveryFailed, AlertRejected
 from shared.models.connection import ConnectionStatus
 from shared.models.settings import AccountSettings
 from tests.support.accounts import connect, owner_email, unique
-from tests.support.emails import SesOutage, sent_emails
+from tests.support.emails import SesOutage, sent_emails, sent_emails_over_http
 
 NOW = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
 SETTINGS_URL = "https://app.example.com/settings/xero"
@@ -56,6 +56,7 @@ def test_sync_failed_is_emailed_once_per_invoice_code_and_day(env, aws):
 
     emails = sent_emails(aws, to=to)
     assert len(emails) == 3
+    assert sent_emails_over_http(aws, to=to) == emails, "what moto's /moto-api/ serves, read in-process"
     email = emails[0]
     assert email.subject == "Invoice <b>INV-7</b> was not sent to Xero"  # a subject is plain text
     assert email.source == '"Acme <Invoicing>" <alerts@invoice-sync.example>'
