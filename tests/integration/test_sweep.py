@@ -340,3 +340,18 @@ def test_alert_recipients_from_settings_receive_the_warning(aws_env, resources, 
 
     assert subjects(aws, account) == []
     assert len(sent_emails(aws, to=f"books-{account}@example.com")) == 1
+
+
+def test_the_inactivity_and_warning_days_are_settings(aws_env, resources, aws, monkeypatch):
+    monkeypatch.setenv("INACTIVITY_DAYS", "30")
+    monkeypatch.setenv("INACTIVITY_WARNING_DAYS", "3")
+    wiring.reset()
+    policy = wiring.connections().policy
+    early, due = unique("early"), unique("due")
+    seed_connections(resources.table_name, {early: days_ago(26), due: days_ago(27)}, policy)
+
+    summary = run_sweep(TODAY)
+
+    assert (summary["examined"], summary["warned"]) == (1, 1)
+    assert subjects(aws, due) == [f"{WARNING_SUBJECT} Wednesday 4 March 2026"]
+    assert "unused for 30 days" in sent_emails(aws, to=owner_email(due))[0].body
