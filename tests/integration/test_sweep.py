@@ -178,7 +178,7 @@ def test_a_thousand_connections_with_ten_due_reads_only_the_ten(aws_env, resourc
     assert sum(scanned) == 10, "the index read only the due connections"
     assert "Scan" not in calls
     assert calls["GetItem"] <= 3 * 10, "a few reads per due connection, none for the rest"
-    assert elapsed < 5, f"the sweep took {elapsed:.1f}s"
+    assert elapsed < 10, f"the sweep took {elapsed:.1f}s"  # under 1 s on a busy laptop; the bound is generous
     emails = sent_emails(aws)
     assert all(sum(owner_email(account) in e.to for e in emails) == 1 for account in due)
 
