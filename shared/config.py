@@ -33,6 +33,12 @@ def _scope_list(value: str) -> str:
     return " ".join(scopes)
 
 
+def _invoice_url(value: str) -> str:
+    if value and "{invoice_id}" not in value:
+        raise ValueError("must contain {invoice_id}, where the invoice's id goes")
+    return value
+
+
 BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
@@ -71,6 +77,18 @@ class Settings(BaseModel):
     inactivity_days: int = Field(default=60, ge=2)
     inactivity_warning_days: int = Field(default=7, ge=1)
     secret_cache_seconds: int = Field(default=300, ge=0)
+
+    # Alerts and the inactivity sweep (ALERT_SENDER above is the SES From address)
+    platform_settings_url: str = Field(
+        default="", description="Where the owner manages or reconnects the integration; the emails' reconnect link"
+    )
+    platform_invoice_url: Annotated[str, AfterValidator(_invoice_url)] = Field(
+        default="", description="Link to retry an invoice, with an {invoice_id} placeholder"
+    )
+    sweep_clock_override: bool = Field(
+        default=False,
+        description="Local stack and demo only: the sweep runs for its event's detail.now, not the schedule's time",
+    )
 
     @property
     def scopes(self) -> list[str]:

@@ -125,3 +125,25 @@ class OAuthRefused(SyncError):
 class StorageError(SyncError):
     code = "storage_error"
     retryable = True
+
+
+# --- Alert emails ----------------------------------------------------------------------------
+
+
+class AlertDeliveryFailed(SyncError):
+    """SES did not take an alert email (throttled, 5xx, unreachable) after a few tries: try again later.
+
+    The alert's dedupe claim has been released, so the retry sends it.
+    """
+
+    code = "alert_delivery_failed"
+    retryable = True
+
+
+class AlertRejected(SyncError):
+    """SES refused an alert email outright (sender not verified, account paused, bad address).
+
+    Retrying the same email will not help until the deployment is fixed; the claim is released too.
+    """
+
+    code = "alert_rejected"

@@ -20,9 +20,12 @@ from shared.adapters.settings import SettingsRepository
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.mailer import Mailer
     from shared.adapters.xero import XeroClient
+    from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
     from shared.domain.oauth import ConnectFlow
+    from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
 
 # Bounded waits: a Lambda that hangs on AWS costs its whole timeout; standard retries ride out blips.
@@ -118,3 +121,56 @@ def disconnector() -> Disconnector:
     from shared.domain.disconnect import Disconnector
 
     return Disconnector(connections(), token_manager(), xero())
+
+
+# ---- alerts and the inactivity sweep ----------------------------------------------------------
+
+
+@cached
+def ses_client() -> Any:
+    # One attempt per call: the mailer retries throttling and 5xx itself, with its own backoff.
+    return boto3.client("sesv2", config=AWS_CONFIG.merge(Config(retries={"mode": "standard", "total_max_attempts": 1})))
+
+
+@cached
+def mailer() -> Mailer:
+    from shared.adapters.mailer import Mailer
+
+    s = settings()
+    return Mailer(ses_client(), s.alert_sender, sender_name=s.brand_name)
+
+
+@cached
+def alerts() -> Alerts:
+    from shared.adapters.alert_records import AlertRecords
+    from shared.domain.alerts import Alerts
+    from shared.emails.messages import EmailContext
+
+    s = settings()
+    return Alerts(
+        mailer=mailer(),
+        records=AlertRecords(aws_client("dynamodb"), s.table_name),
+        connections=connections(),
+        account_settings=account_settings(),
+        context=EmailContext(
+            brand=s.brand_name,
+            settings_url=s.platform_settings_url,
+            invoice_url=s.platform_invoice_url,
+            inactivity_days=s.inactivity_days,
+        ),
+    )
+
+
+@cached
+def sweep() -> Sweep:
+    from shared.adapters.sweep_index import SweepIndex
+    from shared.domain.sweep import Sweep
+
+    repo = connections()
+    return Sweep(
+        index=SweepIndex(aws_client("dynamodb"), settings().table_name),
+        connections=repo,
+        disconnector=disconnector(),
+        alerts=alerts(),
+        policy=repo.policy,
+    )

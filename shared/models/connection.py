@@ -49,6 +49,8 @@ class Connection(BaseModel):
         default=None,
         description="When a refresh got no answer from Xero; the old refresh token stays valid 30 minutes",
     )
+    sweep_stage: str | None = Field(default=None, description="The inactivity sweep's next action: warn, disconnect")
+    sweep_due_on: date | None = Field(default=None, description="When the sweep's next action is due (UTC day)")
 
     @property
     def tenant(self) -> Tenant | None:

@@ -6,7 +6,6 @@ import json
 
 from functions.management import handler as management
 from functions.push import handler as push
-from functions.sweep import handler as sweep
 from tests.support.events import FakeContext
 
 
@@ -16,10 +15,6 @@ def test_push_placeholder_returns_every_message_to_the_queue():
     answer = push.lambda_handler(event, FakeContext())
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]}
-
-
-def test_sweep_placeholder_says_it_did_nothing():
-    assert sweep.lambda_handler({}, FakeContext()) == {"swept": 0, "implemented": False}
 
 
 def test_management_placeholder_answers_501():

@@ -1,0 +1,199 @@
+"""The four alert emails' words. Each builder takes plain values and returns a rendered email.
+
+Links are the platform's own pages (``PLATFORM_SETTINGS_URL``, ``PLATFORM_INVOICE_URL``): an email
+never carries a signed connect link, a token or anything secret. Without a configured page the
+email says where to go instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from urllib.parse import quote
+
+from shared.adapters.mailer import OutgoingEmail
+from shared.emails.layout import Block, Bullets, Button, Facts, Message, Paragraph, render, safe_url
+from shared.emails.xero_messages import Explained, explain
+
+
+@dataclass(frozen=True)
+class EmailContext:
+    """What every email needs from the deployment's settings."""
+
+    brand: str
+    settings_url: str = ""
+    invoice_url: str = ""
+    inactivity_days: int = 60
+
+    def invoice_link(self, invoice_id: str) -> str | None:
+        if not self.invoice_url:
+            return None
+        return safe_url(self.invoice_url.replace("{invoice_id}", quote(invoice_id, safe="")))
+
+    def reconnect_block(self, label: str) -> Block:
+        url = safe_url(self.settings_url)
+        if url:
+            return Button(label, url)
+        return Paragraph(f"Open the Xero settings in {self.brand} and choose {label}.")
+
+    def footer(self) -> str:
+        return (
+            f"You receive this email because your {self.brand} account is connected to Xero. "
+            f"To change who receives these alerts, open the Xero settings in {self.brand}."
+        )
+
+
+def long_date(value: date) -> str:
+    return f"{value:%A} {value.day} {value:%B %Y}"
+
+
+def _organisation(name: str | None) -> str:
+    return f"the Xero organisation {name}" if name else "your Xero organisation"
+
+
+def inactivity_warning(
+    ctx: EmailContext, *, organisation: str | None, last_active: date, disconnect_on: date
+) -> OutgoingEmail:
+    when = long_date(disconnect_on)
+    return render(
+        Message(
+            brand=ctx.brand,
+            subject=f"{ctx.brand} will disconnect from Xero on {when}",
+            heading=f"Your Xero connection will be disconnected on {when}",
+            blocks=(
+                Paragraph(
+                    f"{ctx.brand} has not sent anything to {_organisation(organisation)} since "
+                    f"{long_date(last_active)}. Xero stops honouring a connection that goes unused for "
+                    f"{ctx.inactivity_days} days, so on {when} {ctx.brand} will disconnect it."
+                ),
+                Paragraph("To keep it connected, do any one of these before then:"),
+                Bullets(
+                    (
+                        f"send an invoice, contact or payment from {ctx.brand} to Xero;",
+                        f"change your Xero settings in {ctx.brand};",
+                        "reconnect to Xero.",
+                    )
+                ),
+                ctx.reconnect_block("Reconnect to Xero"),
+                Paragraph(
+                    "If it is disconnected, nothing is lost: your settings and tax mappings are kept, and "
+                    "reconnecting later picks up where you left off."
+                ),
+            ),
+            footer=ctx.footer(),
+        )
+    )
+
+
+def disconnected(
+    ctx: EmailContext, *, organisation: str | None, last_active: date | None, revoked_at_xero: bool
+) -> OutgoingEmail:
+    idle = f"since {long_date(last_active)}" if last_active else f"for {ctx.inactivity_days} days"
+    at_xero = (
+        f"{ctx.brand}'s access has been removed at Xero."
+        if revoked_at_xero
+        else (
+            f"Xero could not be reached to remove {ctx.brand}'s access there, so {ctx.brand} may still be listed "
+            "under Connected apps in Xero. It will not be used again; you can remove it yourself in Xero "
+            "(Settings > Connected apps)."
+        )
+    )
+    return render(
+        Message(
+            brand=ctx.brand,
+            subject=f"{ctx.brand} has disconnected from Xero",
+            heading=f"{ctx.brand} is no longer connected to Xero",
+            blocks=(
+                Paragraph(
+                    f"Nothing had been sent from {ctx.brand} to {_organisation(organisation)} {idle}, so the "
+                    f"connection was disconnected after {ctx.inactivity_days} days without activity. {at_xero}"
+                ),
+                Paragraph(
+                    "New invoices, contacts and payments are not sent to Xero until you reconnect. Your settings "
+                    "and tax mappings are kept, so reconnecting takes a minute."
+                ),
+                ctx.reconnect_block("Reconnect to Xero"),
+            ),
+            footer=ctx.footer(),
+        )
+    )
+
+
+def sync_failed(
+    ctx: EmailContext,
+    *,
+    invoice_id: str,
+    invoice_number: str | None,
+    code: str,
+    message: str,
+    fix: str,
+    xero_messages: Sequence[str] = (),
+) -> OutgoingEmail:
+    label = f"Invoice {invoice_number}" if invoice_number else "An invoice"
+    explained = [explain(m, brand=ctx.brand) for m in xero_messages]
+    fixes = [fix] + [e.fix for e in explained if e.fix and e.fix != fix]
+    blocks: list[Block] = [
+        Paragraph(f"{label} could not be sent to Xero. {message}"),
+        Facts(
+            (
+                ("Invoice", invoice_number or "(no number yet)"),
+                ("Reference", invoice_id),
+                ("Error code", code),
+            )
+        ),
+    ]
+    if explained:
+        blocks.append(Paragraph("What Xero said:"))
+        blocks.append(
+            Bullets(
+                tuple(
+                    f"{e.plain} (Xero's words: \u201c{e.original}\u201d)" if e.known else e.original for e in explained
+                )
+            )
+        )
+    blocks.append(Paragraph("How to fix it:"))
+    blocks.append(Bullets(tuple(fixes)))
+    link = ctx.invoice_link(invoice_id)
+    if link:
+        blocks.append(Button("Retry this invoice", link))
+    else:
+        blocks.append(Paragraph(f"Then retry it from the invoice's page in {ctx.brand}."))
+    blocks.append(Paragraph("Other invoices keep syncing; only this one is waiting for you."))
+    return render(
+        Message(
+            brand=ctx.brand,
+            subject=f"{label} was not sent to Xero",
+            heading=f"{label} was not sent to Xero",
+            blocks=tuple(blocks),
+            footer=ctx.footer(),
+        )
+    )
+
+
+def _said(explained: Explained) -> str:
+    if explained.known:
+        return f"{explained.plain} (Xero's words: \u201c{explained.original}\u201d)"
+    return explained.original
+
+
+def reconnect_needed(ctx: EmailContext, *, organisation: str | None, reason: str) -> OutgoingEmail:
+    return render(
+        Message(
+            brand=ctx.brand,
+            subject=f"Reconnect Xero to keep {ctx.brand} syncing",
+            heading="Xero needs you to reconnect",
+            blocks=(
+                Paragraph(
+                    f"{ctx.brand} can no longer send invoices to {_organisation(organisation)}: Xero no longer "
+                    f"accepts its access. {reason}".strip()
+                ),
+                Paragraph(
+                    "Until you reconnect, new invoices, contacts and payments cannot reach Xero; invoices that "
+                    "fail meanwhile can be retried afterwards. Your settings and tax mappings are kept."
+                ),
+                ctx.reconnect_block("Reconnect to Xero"),
+            ),
+            footer=ctx.footer(),
+        )
+    )

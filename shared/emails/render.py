@@ -1,0 +1,71 @@
+"""Write an example of every alert email: ``python -m shared.emails.render docs/emails``.
+
+The examples use fixed, made-up values so the files change only when the emails do (a test checks
+that the committed files match what this renders).
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+
+from shared.adapters.mailer import OutgoingEmail
+from shared.emails import messages
+from shared.emails.messages import EmailContext
+
+EXAMPLE_CONTEXT = EmailContext(
+    brand="Acme Invoicing",
+    settings_url="https://app.acme-invoicing.example/settings/integrations/xero",
+    invoice_url="https://app.acme-invoicing.example/invoices/{invoice_id}",
+)
+
+
+def examples(ctx: EmailContext = EXAMPLE_CONTEXT) -> dict[str, OutgoingEmail]:
+    return {
+        "inactivity_warning": messages.inactivity_warning(
+            ctx, organisation="Harbour Cafe Ltd", last_active=date(2026, 1, 7), disconnect_on=date(2026, 3, 8)
+        ),
+        "disconnected": messages.disconnected(
+            ctx, organisation="Harbour Cafe Ltd", last_active=date(2026, 1, 7), revoked_at_xero=True
+        ),
+        "sync_failed": messages.sync_failed(
+            ctx,
+            invoice_id="inv_8f2c41",
+            invoice_number="INV-0042",
+            code="xero_validation",
+            message="Xero rejected the invoice.",
+            fix="Correct the points Xero raised (listed above) in the invoice or your Xero settings.",
+            xero_messages=(
+                "The TaxType code OUTPUT3 does not exist or cannot be used for this type of transaction.",
+                "Account code '205' is not a valid code for this document.",
+            ),
+        ),
+        "reconnect_needed": messages.reconnect_needed(
+            ctx,
+            organisation="Harbour Cafe Ltd",
+            reason="Someone removed the connection in Xero, or its access expired.",
+        ),
+    }
+
+
+def write(directory: Path, ctx: EmailContext = EXAMPLE_CONTEXT) -> list[Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, email in examples(ctx).items():
+        for suffix, content in ((".html", email.html), (".txt", f"Subject: {email.subject}\n\n{email.text}")):
+            path = directory / f"{name}{suffix}"
+            path.write_text(content, encoding="utf-8")
+            written.append(path)
+    return written
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[1]) if len(argv) > 1 else Path("docs/emails")
+    for path in write(target):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
