@@ -21,7 +21,9 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.xero import XeroClient
+    from shared.adapters.xero_cache import XeroReadCache
     from shared.domain.disconnect import Disconnector
+    from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
     from shared.domain.tokens import TokenManager
 
@@ -118,3 +120,17 @@ def disconnector() -> Disconnector:
     from shared.domain.disconnect import Disconnector
 
     return Disconnector(connections(), token_manager(), xero())
+
+
+@cached
+def xero_cache() -> XeroReadCache:
+    from shared.adapters.xero_cache import XeroReadCache
+
+    return XeroReadCache(aws_client("dynamodb"), settings().table_name, max_age=settings().xero_cache_seconds)
+
+
+@cached
+def management() -> ManagementService:
+    from shared.domain.management import ManagementService
+
+    return ManagementService(connections(), account_settings(), token_manager(), xero(), xero_cache(), disconnector())
