@@ -65,7 +65,8 @@ ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
 
 def responses(*statuses: int, success: str = "Success") -> dict[int, OpenAPIResponse]:
     """A route's documented answers: 200 (its return type's schema) and the given error statuses."""
-    return {200: {"description": success}} | {status: ERROR_RESPONSES[status] for status in statuses}
+    documented: dict[int, OpenAPIResponse] = {200: {"description": success}}
+    return documented | {status: ERROR_RESPONSES[status] for status in statuses}
 
 
 def summarise(errors: list[dict[str, Any]]) -> list[str]:

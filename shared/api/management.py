@@ -34,7 +34,7 @@ WRITE_ERRORS = responses(404, 409, 422, 502, 503)
 TAGS = ["Account settings"]
 
 
-@router.get(f"{ACCOUNT}/connection", summary="Connection status", tags=TAGS, responses=responses(503))
+@router.get(f"{ACCOUNT}/connection", summary="Connection status", tags=TAGS, responses=responses(404, 503))
 def get_connection(account_id: AccountId) -> api.ConnectionView:
     """Status (connected, needs_reconnect, disconnected, not_connected), organisations, scopes, and when
     the inactivity sweep will warn and disconnect."""

@@ -235,9 +235,10 @@ def test_choosing_the_payment_account_by_code_or_id_and_each_refusal(service_env
     assert "Old Clearing (archived)" in archived.body["error"]["message"]
     assert (not_enabled.status, not_enabled.code) == (422, "payment_account_not_enabled")
     assert "Enable payments to this account" in not_enabled.body["error"]["message"]
-    assert api.get(f"{nz}/payment-accounts").body["chosen_account_id"] == by_code.body["payment_account"][
-        "xero_account_id"
-    ]
+    assert (
+        api.get(f"{nz}/payment-accounts").body["chosen_account_id"]
+        == by_code.body["payment_account"]["xero_account_id"]
+    )
     assert api.get(f"{nz}/settings").body["payment_account"]["code"] == "877", "refusals changed nothing"
 
 
@@ -312,7 +313,12 @@ def test_tax_mappings_replace_list_set_and_delete(service_env, sandbox, api, nz)
         "account_id": "acct_nz",
         "default_tax_type": "NONE",
         "mappings": [
-            {"platform_tax_id": "reduced/9", "tax_type": "TAX001", "tax_name": "9% Reduced Rate", "effective_rate": 9.0},
+            {
+                "platform_tax_id": "reduced/9",
+                "tax_type": "TAX001",
+                "tax_name": "9% Reduced Rate",
+                "effective_rate": 9.0,
+            },
             {"platform_tax_id": "zero", "tax_type": "NONE", "tax_name": "No GST", "effective_rate": 0.0},
         ],
     }
@@ -373,21 +379,20 @@ def test_settings_default_recipient_is_the_connecting_user_and_patches_are_check
     assert reset.body["version"] == 3
 
 
-@pytest.mark.parametrize(
-    ("code", "refusal", "named"),
-    [
-        ("999", "unknown_account_code", "999"),
-        ("299", "account_archived", "Old Sales (archived)"),
-        ("090", "account_not_for_sales", "Business Bank Account"),
-        ("610", "account_not_for_sales", "Accounts Receivable"),
-    ],
-)
-def test_sales_account_codes_xero_would_refuse_are_refused(service_env, api, nz, code, refusal, named):
-    answer = api.patch(f"{nz}/settings", {"sales_account_code": code, "alert_recipients": ["x@example.com"]})
+def test_sales_account_codes_xero_would_refuse_are_refused_and_nothing_of_the_patch_is_written(service_env, api, nz):
+    refusals = {
+        "999": ("unknown_account_code", "999"),
+        "299": ("account_archived", "Old Sales (archived)"),
+        "090": ("account_not_for_sales", "Business Bank Account"),
+        "610": ("account_not_for_sales", "Accounts Receivable"),
+    }
 
-    assert (answer.status, answer.code) == (422, refusal)
-    assert named in answer.body["error"]["message"]
-    assert wiring.account_settings().get("acct_nz").version == 0, "nothing of the patch was written"
+    for code, (refusal, named) in refusals.items():
+        answer = api.patch(f"{nz}/settings", {"sales_account_code": code, "alert_recipients": ["x@example.com"]})
+
+        assert (answer.status, answer.code) == (422, refusal)
+        assert named in answer.body["error"]["message"]
+    assert wiring.account_settings().get("acct_nz").version == 0
 
 
 def test_malformed_bodies_are_invalid_requests_with_a_summary(service_env, api, nz):
@@ -498,27 +503,25 @@ def test_a_connection_that_needs_reconnecting_is_not_connected(service_env, api,
     assert api.get(f"{nz}/connection").body["status"] == "needs_reconnect"
 
 
-@pytest.mark.parametrize(
-    ("fault", "retry_after"),
-    [
+def test_xero_down_or_rate_limited_is_xero_unavailable_and_writes_nothing(service_env, sandbox, api, nz):
+    faults = [
         (FaultRule(kind="offline", path="/api.xro/2.0/TaxRates"), None),
         (FaultRule(kind="status", status=429, path="/api.xro/2.0/TaxRates"), 60),
         (FaultRule(kind="status", status=500, path="/api.xro/2.0/TaxRates"), None),
-    ],
-)
-def test_xero_down_or_rate_limited_is_xero_unavailable_and_writes_nothing(
-    service_env, sandbox, api, nz, fault, retry_after
-):
-    sandbox.sandbox.faults.set([fault])
+    ]
 
-    read = api.get(f"{nz}/tax-rates")
-    write = api.put(f"{nz}/tax-mappings/gst", {"tax_type": "OUTPUT2"})
+    for fault, retry_after in faults:
+        sandbox.sandbox.faults.set([fault])
+        read = api.get(f"{nz}/tax-rates")
+        write = api.put(f"{nz}/tax-mappings/gst", {"tax_type": "OUTPUT2"})
 
-    for answer in (read, write):
-        assert (answer.status, answer.code) == (503, "xero_unavailable")
-        assert answer.body["error"].get("retry_after") == retry_after
-        assert answer.headers.get("retry-after") == (str(retry_after) if retry_after else None)
+        for answer in (read, write):
+            assert (answer.status, answer.code) == (503, "xero_unavailable"), fault
+            assert answer.body["error"].get("retry_after") == retry_after
+            assert answer.headers.get("retry-after") == (str(retry_after) if retry_after else None)
     assert wiring.account_settings().get("acct_nz").version == 0
+    sandbox.sandbox.faults.set([])
+    assert api.get(f"{nz}/tax-rates").status == 200, "and it recovers with Xero"
 
 
 def test_token_and_secret_values_never_reach_answers_or_logs(service_env, sandbox, api, nz, log_lines):

@@ -41,7 +41,9 @@ class ManagementApi:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
-        return Answer(int(answer["statusCode"]), parsed, {k.lower(): v for k, v in (answer.get("headers") or {}).items()})
+        return Answer(
+            int(answer["statusCode"]), parsed, {k.lower(): v for k, v in (answer.get("headers") or {}).items()}
+        )
 
     def get(self, path: str, *, query: str = "") -> Answer:
         return self.call("GET", path, query=query)
