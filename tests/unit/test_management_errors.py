@@ -63,7 +63,8 @@ def test_validation_problems_are_summarised_by_place_without_the_rejected_input(
     errors: list[dict[str, Any]] = [
         {"loc": ("body", "alert_recipients", 0), "msg": "String should match pattern", "input": "s3cret-value"},
         {"loc": ("body",), "msg": "Value error, give exactly one of account_id or code", "input": {}},
-    ] + [{"loc": ("body", f"f{i}"), "msg": "Field required", "input": None} for i in range(6)]
+    ]
+    errors += [{"loc": ("body", f"f{i}"), "msg": "Field required", "input": None} for i in range(6)]
 
     lines = summarise(errors)
 
