@@ -47,7 +47,7 @@ def xero_calls(sandbox, key: str) -> int:
 # --- auth and the document ---------------------------------------------------------------------
 
 
-def test_unsigned_requests_are_refused_by_the_gateway_before_the_function_runs(service_env):
+def test_unsigned_requests_are_refused_by_the_gateway_before_the_function_runs():
     unsigned = ManagementApi(signed=False)
 
     answer = unsigned.get("/v1/accounts/acct_nz/connection")
@@ -58,7 +58,7 @@ def test_unsigned_requests_are_refused_by_the_gateway_before_the_function_runs(s
     assert answer.body == {"message": "Forbidden"}
 
 
-def test_openapi_document_is_served_lists_every_route_and_is_valid(service_env, api):
+def test_openapi_document_is_served_lists_every_route_and_is_valid(api):
     from openapi_spec_validator import validate
 
     answer = api.get("/v1/openapi.json")
@@ -85,7 +85,7 @@ def test_openapi_document_is_served_lists_every_route_and_is_valid(service_env, 
     assert answer.body["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 
 
-def test_an_unknown_route_answers_a_not_found_error_body(service_env, api):
+def test_an_unknown_route_answers_a_not_found_error_body(api):
     answer = api.get("/v1/nothing/here")
 
     assert answer.status == 404
@@ -186,20 +186,6 @@ def test_choosing_another_organisation_clears_the_settings_checked_against_the_f
 # --- payment account ---------------------------------------------------------------------------
 
 
-def test_payment_accounts_are_the_active_bank_and_payment_enabled_ones_with_help(service_env, api, nz):
-    answer = api.get(f"{nz}/payment-accounts")
-
-    assert answer.status == 200
-    assert [(a["code"], a["type"]) for a in answer.body["accounts"]] == [
-        ("090", "BANK"),
-        ("091", "BANK"),
-        ("855", "CURRLIAB"),
-        ("877", "CURRENT"),
-    ]
-    assert answer.body["chosen_account_id"] is None
-    assert "Enable payments to this account" in answer.body["help"]
-
-
 def test_when_no_account_takes_payments_the_answer_says_how_to_enable_them(service_env, sandbox, api):
     org = sandbox.sandbox.state.organisations[AU_TENANT]
     org.accounts = [a for a in org.accounts if a["Type"] != "BANK"]
@@ -213,8 +199,19 @@ def test_when_no_account_takes_payments_the_answer_says_how_to_enable_them(servi
     assert "Enable payments to this account" in answer.body["help"]
 
 
-def test_choosing_the_payment_account_by_code_or_id_and_each_refusal(service_env, api, nz):
-    listed = api.get(f"{nz}/payment-accounts").body["accounts"]
+def test_payment_accounts_offered_then_chosen_by_code_or_id_with_each_refusal(service_env, api, nz):
+    answer = api.get(f"{nz}/payment-accounts")
+
+    assert answer.status == 200
+    assert [(a["code"], a["type"]) for a in answer.body["accounts"]] == [
+        ("090", "BANK"),
+        ("091", "BANK"),
+        ("855", "CURRLIAB"),
+        ("877", "CURRENT"),
+    ]
+    assert answer.body["chosen_account_id"] is None
+    assert "Enable payments to this account" in answer.body["help"]
+    listed = answer.body["accounts"]
     by_id = api.put(f"{nz}/payment-account", {"account_id": listed[0]["xero_account_id"]})
     by_code = api.put(f"{nz}/payment-account", {"code": "877"})
     missing = api.put(f"{nz}/payment-account", {"code": "999"})
@@ -269,19 +266,17 @@ def test_reads_are_cached_per_organisation_and_choices_are_checked_against_fresh
 # --- tax ---------------------------------------------------------------------------------------
 
 
-def test_tax_rates_are_xeros_active_revenue_rates(service_env, api, nz):
-    answer = api.get(f"{nz}/tax-rates")
+def test_tax_rates_offered_and_mappings_replaced_listed_set_and_deleted(service_env, sandbox, api, nz):
+    rates = api.get(f"{nz}/tax-rates")
 
-    assert answer.status == 200
-    assert [(r["tax_type"], r["name"], r["effective_rate"]) for r in answer.body["tax_rates"]] == [
+    assert rates.status == 200
+    assert [(r["tax_type"], r["name"], r["effective_rate"]) for r in rates.body["tax_rates"]] == [
         ("OUTPUT2", "15% GST on Income", 15.0),
         ("NONE", "No GST", 0.0),
         ("ZERORATED", "Zero Rated", 0.0),
         ("TAX001", "9% Reduced Rate", 9.0),
     ]
 
-
-def test_tax_mappings_replace_list_set_and_delete(service_env, sandbox, api, nz):
     replaced = api.put(
         f"{nz}/tax-mappings",
         {
@@ -324,7 +319,7 @@ def test_tax_mappings_replace_list_set_and_delete(service_env, sandbox, api, nz)
     }
     stored = wiring.account_settings().get("acct_nz")
     assert set(stored.tax_mappings) == {"reduced/9", "zero"}
-    assert xero_calls(sandbox, TAX_RATES_CALL) == 3, "every write checked Xero's current tax rates"
+    assert xero_calls(sandbox, TAX_RATES_CALL) == 4, "the list was read once, every write checked Xero afresh"
     assert all(key.split()[0] == "GET" for key in sandbox.sandbox.state.stats if "TaxRates" in key), (
         "tax rates are never created in Xero"
     )
@@ -536,3 +531,29 @@ def test_token_and_secret_values_never_reach_answers_or_logs(service_env, sandbo
     for text in [str(a.body) for a in answers] + [log_lines.getvalue()]:
         assert access not in text
         assert refresh not in text
+
+
+def test_an_access_token_xero_refuses_early_is_refreshed_once_and_the_read_goes_through(service_env, sandbox, api, nz):
+    before = wiring.connections().get("acct_nz").token_version
+    sandbox.sandbox.state.access_tokens.clear()  # Xero forgot our still-unexpired access token
+
+    answer = api.get(f"{nz}/tax-rates")
+
+    assert answer.status == 200
+    assert wiring.connections().get("acct_nz").token_version == before + 1
+
+
+def test_values_are_cleared_with_null_without_asking_xero_and_ids_over_the_limit_are_refused(
+    service_env, sandbox, api, nz
+):
+    assert api.patch(f"{nz}/settings", {"sales_account_code": "200", "default_tax_type": "NONE"}).status == 200
+    calls = xero_calls(sandbox, ACCOUNTS_CALL) + xero_calls(sandbox, TAX_RATES_CALL)
+
+    cleared = api.patch(f"{nz}/settings", {"sales_account_code": None, "default_tax_type": None})
+    too_long = api.put(f"{nz}/tax-mappings/{'x%20' * 65}", {"tax_type": "NONE"})
+
+    assert cleared.status == 200
+    assert cleared.body["sales_account_code"] is None
+    assert cleared.body["default_tax_type"] is None
+    assert xero_calls(sandbox, ACCOUNTS_CALL) + xero_calls(sandbox, TAX_RATES_CALL) == calls
+    assert (too_long.status, too_long.code) == (422, "invalid_request")
