@@ -476,6 +476,9 @@ def test_disconnect_revokes_at_xero_keeps_settings_and_later_writes_need_a_recon
     assert status["status"] == "disconnected"
     assert status["disconnect_on"] is None
     assert api.get(f"{nz}/tax-mappings").body["mappings"][0]["platform_tax_id"] == "gst", "settings are kept"
+    recipients = api.patch(f"{nz}/settings", {"alert_recipients": ["books@example.com"]})
+    assert recipients.status == 200, "settings that need no Xero check can change while disconnected"
+    assert recipients.body["effective_alert_recipients"] == ["books@example.com"]
     for refused in (
         api.get(f"{nz}/payment-accounts"),
         api.put(f"{nz}/tax-mappings/vat", {"tax_type": "OUTPUT2"}),

@@ -86,3 +86,24 @@ def test_error_bodies_leave_out_what_is_not_known():
 )
 def test_outcomes_are_counted_apart(status, metric):
     assert outcome_metric(status) == metric
+
+
+def test_an_unexpected_failure_is_a_plain_500_that_reveals_nothing(monkeypatch):
+    from functions.management import handler
+    from local.apigw import http_api_event
+    from shared import wiring
+    from tests.support.events import FakeContext
+
+    def broken() -> Any:
+        raise RuntimeError("connection string with password=hunter2")
+
+    monkeypatch.setattr(wiring, "management", broken)
+    event = http_api_event(method="GET", path="/v1/accounts/acct_1/settings", iam={"userArn": "arn:aws:iam::1:role/p"})
+
+    answer = handler.lambda_handler(event, FakeContext())
+
+    assert answer["statusCode"] == 500
+    assert json.loads(answer["body"]) == {
+        "error": {"code": "internal_error", "message": "Something went wrong on our side."}
+    }
+    assert "hunter2" not in answer["body"]
