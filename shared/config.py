@@ -77,6 +77,9 @@ class Settings(BaseModel):
     inactivity_days: int = Field(default=60, ge=2)
     inactivity_warning_days: int = Field(default=7, ge=1)
     secret_cache_seconds: int = Field(default=300, ge=0)
+    xero_cache_seconds: int = Field(
+        default=300, ge=0, le=3600, description="How long Xero accounts/tax rates are reused"
+    )
 
     # Alerts and the inactivity sweep (ALERT_SENDER above is the SES From address)
     platform_settings_url: str = Field(

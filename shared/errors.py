@@ -147,3 +147,27 @@ class AlertRejected(SyncError):
     """
 
     code = "alert_rejected"
+
+
+# --- Management API refusals -----------------------------------------------------------------
+
+
+class UnknownAccount(SyncError):
+    """No connection was ever stored for this platform account."""
+
+    code = "unknown_account"
+
+
+class OrganisationNotChosen(SyncError):
+    """Several organisations were granted and none has been chosen yet."""
+
+    code = "organisation_not_chosen"
+
+
+class RequestRefused(SyncError):
+    """A well-formed request the service refuses; ``code`` names why (``tenant_not_granted``, ...)."""
+
+    def __init__(self, code: str, message: str, *, status: int = 422) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status

@@ -22,8 +22,10 @@ from shared.config import Settings, get_settings
 if TYPE_CHECKING:
     from shared.adapters.mailer import Mailer
     from shared.adapters.xero import XeroClient
+    from shared.adapters.xero_cache import XeroReadCache
     from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
+    from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
     from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
@@ -174,3 +176,17 @@ def sweep() -> Sweep:
         alerts=alerts(),
         policy=repo.policy,
     )
+
+
+@cached
+def xero_cache() -> XeroReadCache:
+    from shared.adapters.xero_cache import XeroReadCache
+
+    return XeroReadCache(aws_client("dynamodb"), settings().table_name, max_age=settings().xero_cache_seconds)
+
+
+@cached
+def management() -> ManagementService:
+    from shared.domain.management import ManagementService
+
+    return ManagementService(connections(), account_settings(), token_manager(), xero(), xero_cache(), disconnector())

@@ -62,3 +62,43 @@ class SettingsRepository:
         except BotoCoreError as exc:
             raise StorageError(f"could not store the settings of account {settings.account_id}") from exc
         return stored
+
+    def save_choosing_tenant(self, settings: AccountSettings, tenant_id: str, *, now: datetime) -> AccountSettings:
+        """Store ``settings`` and make ``tenant_id`` the connection's chosen organisation, both or neither.
+
+        The connection must still be connected; the settings must not have changed since read.
+        """
+        from shared.errors import ConnectionUnavailable  # noqa: PLC0415 - keeps the module's imports as they were
+
+        stored = settings.model_copy(update={"version": settings.version + 1, "updated_at": now})
+        item = to_item({"pk": account_pk(settings.account_id), "sk": SETTINGS_SK, **stored.model_dump(mode="json")})
+        put: dict[str, Any] = {"TableName": self._table, "Item": item}
+        if settings.version == 0:
+            put["ConditionExpression"] = "attribute_not_exists(pk)"
+        else:
+            put["ConditionExpression"] = "version = :seen"
+            put["ExpressionAttributeValues"] = {":seen": to_attr(settings.version)}
+        choose = {
+            "TableName": self._table,
+            "Key": {"pk": to_attr(account_pk(settings.account_id)), "sk": to_attr("CONNECTION")},
+            "UpdateExpression": "SET tenant_id = :tenant",
+            "ConditionExpression": "#status = :connected",
+            "ExpressionAttributeNames": {"#status": "status"},
+            "ExpressionAttributeValues": {":tenant": to_attr(tenant_id), ":connected": to_attr("connected")},
+        }
+        try:
+            items: list[Any] = [{"Update": choose}, {"Put": put}]
+            self._client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise StorageError(f"could not store the organisation of account {settings.account_id}") from exc
+            cancelled: list[dict[str, Any]] = exc.response.get("CancellationReasons", [])  # type: ignore[assignment]
+            reasons = [r.get("Code") for r in cancelled]
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                raise ConnectionUnavailable(
+                    "Xero is no longer connected for this account.", status="not_connected"
+                ) from None
+            raise SettingsConflict(f"the settings of account {settings.account_id} changed meanwhile") from None
+        except BotoCoreError as exc:
+            raise StorageError(f"could not store the organisation of account {settings.account_id}") from exc
+        return stored

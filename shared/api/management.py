@@ -1,0 +1,124 @@
+"""Routes of the account settings: connection, organisation, payment account, tax, settings, disconnect.
+
+Each route validates its input with the models of :mod:`shared.models.api` and makes one call to the
+:class:`~shared.domain.management.ManagementService`; the app turns domain errors into error bodies.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import unquote
+
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from shared import wiring
+from shared.api.errors import responses
+from shared.models import api
+
+if TYPE_CHECKING:
+    from shared.domain.management import ManagementService
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+ACCOUNT = "/v1/accounts/<account_id>"
+AccountId = Annotated[
+    str, Path(min_length=1, max_length=128, description="The platform's id of the account (its business)")
+]
+PlatformTaxIdPath = Annotated[
+    str, Path(min_length=1, max_length=400, description="The platform's tax id, URL-encoded (at most 128 characters)")
+]
+Refresh = Annotated[bool, Query(description="Read Xero now instead of the few-minute cache")]
+READ_ERRORS = responses(404, 409, 502, 503)
+WRITE_ERRORS = responses(404, 409, 422, 502, 503)
+TAGS = ["Account settings"]
+
+
+@router.get(f"{ACCOUNT}/connection", summary="Connection status", tags=TAGS, responses=responses(404, 503))
+def get_connection(account_id: AccountId) -> api.ConnectionView:
+    """Status (connected, needs_reconnect, disconnected, not_connected), organisations, scopes, and when
+    the inactivity sweep will warn and disconnect."""
+    return _service().connection(account_id)
+
+
+@router.get(f"{ACCOUNT}/organisations", summary="Organisations granted at consent", tags=TAGS, responses=READ_ERRORS)
+def get_organisations(account_id: AccountId) -> api.OrganisationsView:
+    return _service().organisations(account_id)
+
+
+@router.put(f"{ACCOUNT}/organisation", summary="Choose the organisation", tags=TAGS, responses=WRITE_ERRORS)
+def put_organisation(account_id: AccountId, body: Annotated[api.ChooseOrganisation, Body()]) -> api.OrganisationChoice:
+    """Only an organisation granted at consent can be chosen. Choosing a different one clears the
+    settings that were checked against the previous one."""
+    return _service().choose_organisation(account_id, body.tenant_id)
+
+
+@router.get(f"{ACCOUNT}/payment-accounts", summary="Accounts payments can go to", tags=TAGS, responses=READ_ERRORS)
+def get_payment_accounts(account_id: AccountId, refresh: Refresh = False) -> api.PaymentAccountsView:
+    """Active BANK accounts and active accounts with payments enabled; ``help`` says how to enable more."""
+    return _service().payment_accounts(account_id, refresh=refresh)
+
+
+@router.put(f"{ACCOUNT}/payment-account", summary="Choose the payment account", tags=TAGS, responses=WRITE_ERRORS)
+def put_payment_account(account_id: AccountId, body: Annotated[api.ChoosePaymentAccount, Body()]) -> api.SettingsView:
+    """Checked against Xero's current chart of accounts (never the cache)."""
+    return _service().choose_payment_account(account_id, body)
+
+
+@router.get(f"{ACCOUNT}/tax-rates", summary="Xero tax rates usable on sales", tags=TAGS, responses=READ_ERRORS)
+def get_tax_rates(account_id: AccountId, refresh: Refresh = False) -> api.TaxRatesView:
+    return _service().tax_rates(account_id, refresh=refresh)
+
+
+@router.get(f"{ACCOUNT}/tax-mappings", summary="Tax mappings", tags=TAGS, responses=READ_ERRORS)
+def get_tax_mappings(account_id: AccountId) -> api.TaxMappingsView:
+    return _service().tax_mappings(account_id)
+
+
+@router.put(f"{ACCOUNT}/tax-mappings", summary="Replace every tax mapping", tags=TAGS, responses=WRITE_ERRORS)
+def put_tax_mappings(account_id: AccountId, body: Annotated[api.ReplaceTaxMappings, Body()]) -> api.TaxMappingsView:
+    """Each TaxType must exist in Xero, be active and apply to revenue; none is ever created in Xero."""
+    return _service().replace_tax_mappings(account_id, body)
+
+
+@router.put(
+    f"{ACCOUNT}/tax-mappings/<platform_tax_id>",
+    summary="Create or change one mapping",
+    tags=TAGS,
+    responses=WRITE_ERRORS,
+)
+def put_tax_mapping(
+    account_id: AccountId, platform_tax_id: PlatformTaxIdPath, body: Annotated[api.SetTaxMapping, Body()]
+) -> api.TaxMappingView:
+    return _service().set_tax_mapping(account_id, unquote(platform_tax_id), body.tax_type)
+
+
+@router.delete(
+    f"{ACCOUNT}/tax-mappings/<platform_tax_id>", summary="Delete one mapping", tags=TAGS, responses=READ_ERRORS
+)
+def delete_tax_mapping(account_id: AccountId, platform_tax_id: PlatformTaxIdPath) -> api.TaxMappingsView:
+    return _service().delete_tax_mapping(account_id, unquote(platform_tax_id))
+
+
+@router.get(f"{ACCOUNT}/settings", summary="Settings", tags=TAGS, responses=READ_ERRORS)
+def get_settings(account_id: AccountId) -> api.SettingsView:
+    return _service().settings(account_id)
+
+
+@router.patch(f"{ACCOUNT}/settings", summary="Change settings", tags=TAGS, responses=WRITE_ERRORS)
+def patch_settings(account_id: AccountId, body: Annotated[api.SettingsPatch, Body()]) -> api.SettingsView:
+    """Any of the sales account code (checked: exists, active, usable on invoice lines), the default tax
+    type, and the alert recipients (empty: the Xero user who connected)."""
+    return _service().update_settings(account_id, body)
+
+
+@router.post(f"{ACCOUNT}/disconnect", summary="Disconnect from Xero", tags=TAGS, responses=READ_ERRORS)
+def post_disconnect(account_id: AccountId) -> api.DisconnectView:
+    """Removes the organisation connections at Xero, revokes the grant, marks the connection
+    disconnected. Settings are kept for a reconnect."""
+    return _service().disconnect(account_id)
+
+
+def _service() -> ManagementService:
+    service: ManagementService = wiring.management()
+    return service
