@@ -20,9 +20,12 @@ from shared.adapters.settings import SettingsRepository
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
+    from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
     from shared.domain.oauth import ConnectFlow
+    from shared.domain.push import PushService
     from shared.domain.tokens import TokenManager
 
 # Bounded waits: a Lambda that hangs on AWS costs its whole timeout; standard retries ride out blips.
@@ -118,3 +121,40 @@ def disconnector() -> Disconnector:
     from shared.domain.disconnect import Disconnector
 
     return Disconnector(connections(), token_manager(), xero())
+
+
+@cached
+def push_service() -> PushService:
+    from shared.adapters.budget import CallBudget
+    from shared.adapters.queue import InvoiceQueue
+    from shared.domain.push import PushService
+
+    s = settings()
+    return PushService(
+        connections=connections(),
+        settings=account_settings(),
+        records=sync_records(),
+        tokens=token_manager(),
+        xero=xero(),
+        budget=CallBudget(
+            aws_client("dynamodb"), s.table_name, per_minute=s.xero_calls_per_minute, per_day=s.xero_calls_per_day
+        ),
+        queue=InvoiceQueue(aws_client("sqs"), s.queue_url, s.dead_letter_queue_url),
+        alerts=alerts(),
+        max_receives=s.queue_max_receives,
+    )
+
+
+@cached
+def sync_records() -> SyncRecords:
+    from shared.adapters.sync_records import SyncRecords
+
+    return SyncRecords(aws_client("dynamodb"), settings().table_name)
+
+
+@cached
+def alerts() -> Alerts:
+    # Interim until the SES alerts land: log what would be sent.
+    from shared.domain.alerts import LoggedAlerts
+
+    return LoggedAlerts()
