@@ -25,9 +25,9 @@ from tests.support.flows import connect_account
 MESSAGES = Path(__file__).resolve().parents[2] / "events" / "messages"
 
 
-def message(name: str, account_id: str = "acct-demo", **data: Any) -> dict[str, Any]:
+def message(sample_file: str, /, account_id: str = "acct-demo", **data: Any) -> dict[str, Any]:
     """A sample message from ``events/messages`` for ``account_id``, with ``data`` fields replaced."""
-    body: dict[str, Any] = json.loads((MESSAGES / name).read_text())
+    body: dict[str, Any] = json.loads((MESSAGES / sample_file).read_text())
     body["account_id"] = account_id
     body["event_id"] = f"evt-{uuid.uuid4().hex[:12]}"
     body["data"] = {**body["data"], **data}
@@ -100,7 +100,7 @@ def dead_letters(env: dict[str, str]) -> list[dict[str, Any]]:
     answer = client.receive_message(
         QueueUrl=env["DEAD_LETTER_QUEUE_URL"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
     )
-    return list(answer.get("Messages", []))
+    return [dict(m) for m in answer.get("Messages", [])]
 
 
 def queued(env: dict[str, str]) -> dict[str, int]:
