@@ -20,12 +20,14 @@ from shared.adapters.settings import SettingsRepository
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.queue import InvoiceQueue
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
     from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
     from shared.domain.oauth import ConnectFlow
     from shared.domain.push import PushService
+    from shared.domain.requeue import Requeue
     from shared.domain.tokens import TokenManager
 
 # Bounded waits: a Lambda that hangs on AWS costs its whole timeout; standard retries ride out blips.
@@ -126,7 +128,6 @@ def disconnector() -> Disconnector:
 @cached
 def push_service() -> PushService:
     from shared.adapters.budget import CallBudget
-    from shared.adapters.queue import InvoiceQueue
     from shared.domain.push import PushService
 
     s = settings()
@@ -139,7 +140,7 @@ def push_service() -> PushService:
         budget=CallBudget(
             aws_client("dynamodb"), s.table_name, per_minute=s.xero_calls_per_minute, per_day=s.xero_calls_per_day
         ),
-        queue=InvoiceQueue(aws_client("sqs"), s.queue_url, s.dead_letter_queue_url),
+        queue=invoice_queue(),
         alerts=alerts(),
         max_receives=s.queue_max_receives,
     )
@@ -158,3 +159,18 @@ def alerts() -> Alerts:
     from shared.domain.alerts import LoggedAlerts
 
     return LoggedAlerts()
+
+
+@cached
+def invoice_queue() -> InvoiceQueue:
+    from shared.adapters.queue import InvoiceQueue
+
+    s = settings()
+    return InvoiceQueue(aws_client("sqs"), s.queue_url, s.dead_letter_queue_url)
+
+
+@cached
+def requeue() -> Requeue:
+    from shared.domain.requeue import Requeue
+
+    return Requeue(sync_records(), invoice_queue())

@@ -17,7 +17,6 @@ dead-letter queue with its reason, a failed sync record and one email).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -272,32 +271,6 @@ class PushService:
             AccountPush.record_failure(self, event, message, failure)
         except (SyncError, XeroError):
             logger.exception("could not record an exhausted event", extra={"account_id": event.account_id})
-
-    # --- released events ---------------------------------------------------------------------
-
-    def release_parked(self, account_id: str) -> int:
-        """Put an account's parked events back on the queue (after a reconnect or a finished setup)."""
-        released = 0
-        for item in self._records.parked(account_id):
-            self._queue.publish([str(item["body"])])
-            self._records.unpark(account_id, str(item["sk"]))
-            released += 1
-        if released:
-            logger.info("parked events released", extra={"account_id": account_id, "count": released})
-        return released
-
-    def retry_invoice(self, account_id: str, invoice_id: str) -> int:
-        """Queue again the failed events of one invoice (its last failed version and failed payments)."""
-        bodies: list[str] = []
-        record = self._records.invoice(account_id, invoice_id)
-        if record and record.get("state") == "failed" and record.get("last_event"):
-            bodies.append(str(record["last_event"]))
-        bodies += [
-            str(p["last_event"]) for p in self._records.payments_of(account_id, invoice_id) if p.get("last_event")
-        ]
-        if bodies:
-            self._queue.publish(bodies)
-        return len(bodies)
 
     def tax_rates(self, session: XeroSession, needed: set[str]) -> dict[str, Decimal]:
         """Xero's current effective rates of the active tax types (cached briefly per organisation).
@@ -1064,7 +1037,3 @@ def message_from_record(record: dict[str, Any]) -> Message:
         receive_count=receive_count,
         deferrals=deferred,
     )
-
-
-def to_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)

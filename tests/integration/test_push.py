@@ -219,3 +219,14 @@ def test_a_revoked_connection_parks_messages_and_asks_to_reconnect(
     after = connections.get(ACCOUNT)
     assert after is not None
     assert after.status == "needs_reconnect"
+    # Reconnecting releases what was parked, back onto the queue.
+    configure(account, sandbox, ACCOUNT)
+    assert wiring.sync_records().parked(ACCOUNT) == []
+    assert queued(account)["ApproximateNumberOfMessages"] == 1
+
+
+def test_the_retry_route_requeues_a_failed_invoice(account: dict[str, str], sandbox: SandboxServer) -> None:
+    invoke(sqs_event([message("09-invoice-unmapped-tax.json")]))
+    assert wiring.requeue().retry_invoice(ACCOUNT, "inv-5004") == 1
+    assert queued(account)["ApproximateNumberOfMessages"] == 1
+    assert wiring.requeue().retry_invoice(ACCOUNT, "inv-unknown") == 0
