@@ -76,6 +76,16 @@ def sandbox() -> Iterator[SandboxServer]:
     with SandboxServer() as server:
         server.sandbox.state.add_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, {CALLBACK_URL})
         yield server
+        assert_no_spec_violations(server)
+
+
+def assert_no_spec_violations(server: SandboxServer) -> None:
+    """Any request body Xero's OpenAPI file rejects fails the test that sent it. A test that sends bad
+    bodies on purpose takes them first: ``sandbox.sandbox.spec.take()``."""
+    violations = server.sandbox.spec.take()
+    if violations:
+        lines = [f"{v.method} {v.path}: {e['path']}: {e['message']}" for v in violations for e in v.errors]
+        pytest.fail("request bodies the Xero OpenAPI spec rejects:\n" + "\n".join(lines), pytrace=False)
 
 
 @pytest.fixture

@@ -1,23 +1,80 @@
-"""Xero's accounting API under ``/api.xro/2.0``: authorisation of each call, and the settings reads
-(Organisation, Accounts, TaxRates). Contacts, invoices and payments are added beside these."""
+"""Xero's accounting API under ``/api.xro/2.0``: every call authorised (token, tenant, scope) and
+rate-limited; every write checked against the OpenAPI spec and honouring ``Idempotency-Key``.
+
+Served: Organisation, Accounts, TaxRates (reads); Contacts, Invoices, Payments (reads and writes).
+Write bodies are ``{"Contacts": [...]}`` / ``{"Invoices": [...]}`` / ``{"Payments": [...]}``, processed
+element by element. With ``summarizeErrors`` (the default) any failed element makes the answer a
+400 ``ValidationException`` listing the failed elements, while the valid ones are still saved, as
+at Xero. With ``summarizeErrors=false`` the answer is 200 with every element, failed ones carrying
+``StatusAttributeString: ERROR`` and their ``ValidationErrors``.
+"""
 
 from __future__ import annotations
 
+import json
+import math
+import time
+import uuid
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, Response, g, jsonify, request
 
+from local.xero_sandbox import contacts, invoices, payments
+from local.xero_sandbox.contacts import ElementResult
+from local.xero_sandbox.faults import SLOW_DELAY
+from local.xero_sandbox.formats import WhereError, envelope_timestamp, parse_where, where_matches
+from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
+from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
 
 PREFIX = "/api.xro/2.0"
 SETTINGS_SCOPES = ("accounting.settings", "accounting.settings.read")
+CONTACTS_READ = ("accounting.contacts", "accounting.contacts.read")
+CONTACTS_WRITE = ("accounting.contacts",)
+INVOICES_READ = (
+    "accounting.invoices",
+    "accounting.invoices.read",
+    "accounting.transactions",
+    "accounting.transactions.read",
+)
+INVOICES_WRITE = ("accounting.invoices", "accounting.transactions")
+PAYMENTS_READ = (
+    "accounting.payments",
+    "accounting.payments.read",
+    "accounting.transactions",
+    "accounting.transactions.read",
+)
+PAYMENTS_WRITE = ("accounting.payments", "accounting.transactions")
+WRITE_METHODS = ("PUT", "POST")
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+NOT_FOUND = "The resource you're looking for cannot be found"
 
 
 def api_error(status: int, title: str, detail: str) -> Any:
     response = jsonify({"Type": None, "Title": title, "Status": status, "Detail": detail})
     response.status_code = status
     return response
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, default=_json_default), status=status, mimetype="application/json")
+
+
+def validation_exception(elements: list[dict[str, Any]]) -> Response:
+    body = {
+        "ErrorNumber": 10,
+        "Type": "ValidationException",
+        "Message": "A validation exception occurred",
+        "Elements": elements,
+    }
+    return json_response(body, 400)
+
+
+def post_data_invalid(message: str) -> Response:
+    return json_response({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, 400)
 
 
 def authorise(state: SandboxState, scopes: tuple[str, ...]) -> Organisation | Any:
@@ -33,20 +90,50 @@ def authorise(state: SandboxState, scopes: tuple[str, ...]) -> Organisation | An
     if not any(s in record.scopes for s in scopes):
         return api_error(403, "Forbidden", "AuthorizationUnsuccessful: insufficient scope")
     g.tenant_id = tenant_id
+    g.client_id = grant.client_id
     return state.organisations[tenant_id]
 
 
-def guarded(state: SandboxState, scopes: tuple[str, ...]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Route decorator: authorise, count, then call the view with the organisation, under the lock."""
+def guarded(
+    state: SandboxState,
+    scopes: tuple[str, ...],
+    spec: SpecChecker | None = None,
+    spec_path: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Route decorator: authorise, count, apply the rate limits, then (writes) honour the
+    Idempotency-Key and check the body against the spec, and call the view under the state lock.
+
+    Every answer past authorisation carries the remaining-limit headers. A slow fault sleeps while
+    the call holds its concurrency slot, outside the lock, so other calls go on meanwhile.
+    """
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         def wrapper(**kwargs: Any) -> Any:
+            route = f"{request.method} {request.url_rule.rule if request.url_rule else request.path}"
             with state.lock:
                 org = authorise(state, scopes)
                 if not isinstance(org, Organisation):
                     return org
-                state.stats[f"{request.method} {request.url_rule.rule if request.url_rule else request.path}"] += 1
-                return view(org, **kwargs)
+                state.stats[route] += 1
+                org.stats["calls"] += 1
+                org.stats[route] += 1
+                admission = state.limiter.admit(org.tenant_id, g.client_id, state.clock.now())
+                if admission.problem is not None:
+                    state.stats["429"] += 1
+                    org.stats["429"] += 1
+                    org.stats[f"429 {admission.problem}"] += 1
+                    refused = api_error(429, "Too Many Requests", f"Rate limit exceeded: {admission.problem}")
+                    refused.headers["X-Sandbox-Clock-Speed"] = str(state.clock.speed)
+                    return _with_headers(refused, admission.headers)
+            try:
+                delay = request.environ.get(SLOW_DELAY)
+                if delay:
+                    time.sleep(float(delay))
+                with state.lock:
+                    response = _call(state, org, view, kwargs, spec, spec_path)
+            finally:
+                state.limiter.release(admission)
+            return _with_headers(response, admission.headers)
 
         wrapper.__name__ = view.__name__
         return wrapper
@@ -54,7 +141,162 @@ def guarded(state: SandboxState, scopes: tuple[str, ...]) -> Callable[[Callable[
     return decorate
 
 
-def accounting_blueprint(state: SandboxState) -> Blueprint:
+def _call(
+    state: SandboxState,
+    org: Organisation,
+    view: Callable[..., Any],
+    kwargs: dict[str, Any],
+    spec: SpecChecker | None,
+    spec_path: str | None,
+) -> Response:
+    if request.method not in WRITE_METHODS:
+        response: Response = view(org, **kwargs)
+        return response
+    now = state.clock.now()
+    key = request.headers.get("Idempotency-Key")
+    raw = request.get_data()
+    fp = ""
+    if key is None:
+        org.stats["writes without Idempotency-Key"] += 1
+    else:
+        if not key or len(key) > MAX_KEY_LENGTH:
+            return post_data_invalid(f"Idempotency-Key must be 1 to {MAX_KEY_LENGTH} characters long.")
+        fp = fingerprint(request.method, request.path, request.query_string.decode(), raw)
+        stored = state.idempotency.lookup(g.client_id, org.tenant_id, key, now)
+        if stored is not None:
+            if stored.fingerprint != fp:
+                state.stats["idempotency conflicts"] += 1
+                org.stats["idempotency conflicts"] += 1
+                return json_response(conflict_body(len(key)), 409)
+            state.stats["idempotent replays"] += 1
+            org.stats["idempotent replays"] += 1
+            return Response(stored.body, status=stored.status, content_type=stored.content_type)
+    response = _checked_write(state, org, view, kwargs, raw, spec, spec_path)
+    if key is not None and response.status_code < 500:
+        state.idempotency.store(
+            g.client_id,
+            org.tenant_id,
+            key,
+            StoredAnswer(fp, response.status_code, response.get_data(), response.content_type or "", now),
+        )
+    return response
+
+
+def _checked_write(
+    state: SandboxState,
+    org: Organisation,
+    view: Callable[..., Any],
+    kwargs: dict[str, Any],
+    raw: bytes,
+    spec: SpecChecker | None,
+    spec_path: str | None,
+) -> Response:
+    try:
+        body = json.loads(raw, parse_float=Decimal)
+    except ValueError:
+        return post_data_invalid("Invalid Json data")
+    if spec is not None and spec_path is not None:
+        violations = spec.check(request.method, spec_path, body)
+        if violations:
+            spec.record(request.method, request.path, org.tenant_id, violations, state.clock.now())
+            state.stats["spec violations"] += 1
+            if spec.strict:
+                detail = "; ".join(f"{v['path']}: {v['message']}" for v in violations)
+                return post_data_invalid(f"The request does not match Xero's OpenAPI schema: {detail}")
+    g.body = body
+    response: Response = view(org, **kwargs)
+    return response
+
+
+def _with_headers(response: Any, headers: dict[str, str]) -> Any:
+    for name, value in headers.items():
+        response.headers[name] = value
+    return response
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+# --- answers ---------------------------------------------------------------------------------------
+
+
+def envelope(state: SandboxState, key: str, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    app = state.apps.get(str(g.get("client_id", "")))
+    body: dict[str, Any] = {
+        "Id": str(uuid.uuid4()),
+        "Status": "OK",
+        "ProviderName": app.name if app else "",
+        "DateTimeUTC": envelope_timestamp(state.clock.now()),
+    }
+    body.update(extra)
+    body[key] = items
+    return body
+
+
+def batch_answer(state: SandboxState, org: Organisation, key: str, results: list[ElementResult]) -> Response:
+    for result in results:
+        org.stats[f"{key} {'written' if result.ok else 'refused'}"] += 1
+    org.stats["largest batch"] = max(org.stats["largest batch"], len(results))
+    if summarize_errors() and any(not r.ok for r in results):
+        return validation_exception([r.body for r in results if not r.ok])
+    items = [r.body | {"StatusAttributeString": "OK"} if r.ok else r.body for r in results]
+    return json_response(envelope(state, key, items))
+
+
+def summarize_errors() -> bool:
+    return request.args.get("summarizeErrors", "true").strip().lower() != "false"
+
+
+def unitdp() -> int:
+    return 4 if request.args.get("unitdp") == "4" else 2
+
+
+def elements(key: str) -> list[dict[str, Any]] | Response:
+    body = g.body
+    items = body.get(key) if isinstance(body, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        return post_data_invalid(f"The request must carry a non-empty {key} array.")
+    return items
+
+
+def paged(items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
+    """A page of ``items`` when ``page`` is given (100 a page, or ``pageSize`` up to 1,000)."""
+    if "page" not in request.args:
+        return items, {}
+    try:
+        page = max(1, int(request.args["page"]))
+        size = min(MAX_PAGE_SIZE, max(1, int(request.args.get("pageSize", PAGE_SIZE))))
+    except ValueError:
+        page, size = 1, PAGE_SIZE
+    chosen = items[(page - 1) * size : page * size]
+    pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(items) / size), "itemCount": len(items)}
+    return chosen, {"pagination": pagination}
+
+
+def where_clause() -> Any:
+    text = request.args.get("where")
+    if not text:
+        return None
+    try:
+        return parse_where(text)
+    except WhereError as exc:
+        return api_error(400, "Bad Request", str(exc))
+
+
+def id_list(name: str) -> set[str] | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    return {part.strip().lower() for part in raw.split(",") if part.strip()}
+
+
+# --- routes ----------------------------------------------------------------------------------------
+
+
+def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -> Blueprint:
     bp = Blueprint("accounting", __name__, url_prefix=PREFIX)
 
     @bp.get("/Organisation")
@@ -72,12 +314,189 @@ def accounting_blueprint(state: SandboxState) -> Blueprint:
     def account(org: Organisation, account_id: str) -> Any:
         found = [a for a in org.accounts if a["AccountID"] == account_id]
         if not found:
-            return api_error(404, "Not Found", "The resource you're looking for cannot be found")
+            return api_error(404, "Not Found", NOT_FOUND)
         return jsonify({"Status": "OK", "Accounts": found})
 
     @bp.get("/TaxRates")
     @guarded(state, SETTINGS_SCOPES)
     def tax_rates(org: Organisation) -> Any:
         return jsonify({"Status": "OK", "TaxRates": org.tax_rates})
+
+    # --- contacts ------------------------------------------------------------------------------
+
+    @bp.get("/Contacts")
+    @guarded(state, CONTACTS_READ)
+    def list_contacts(org: Organisation) -> Any:
+        clause = where_clause()
+        if isinstance(clause, Response):
+            return clause
+        ids = id_list("IDs")
+        archived = request.args.get("includeArchived", "false").lower() == "true"
+        found = []
+        for contact in org.contacts.values():
+            if ids is not None and contact["ContactID"].lower() not in ids:
+                continue
+            if not archived and ids is None and contact.get("ContactStatus", "ACTIVE") == "ARCHIVED":
+                continue
+            if clause is not None and not where_matches(clause, contact):
+                continue
+            found.append(contact)
+        page, extra = paged(found)
+        return json_response(envelope(state, "Contacts", [contacts.contact_json(c) for c in page], **extra))
+
+    @bp.get("/Contacts/<contact_id>")
+    @guarded(state, CONTACTS_READ)
+    def get_contact(org: Organisation, contact_id: str) -> Any:
+        found = contacts.find_contact(org, contact_id)
+        if found is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return json_response(envelope(state, "Contacts", [contacts.contact_json(found)]))
+
+    def write_contacts(org: Organisation, *, create_only: bool, target_id: str | None = None) -> Response:
+        items = elements("Contacts")
+        if isinstance(items, Response):
+            return items
+        now = state.clock.now()
+        results = [
+            contacts.write_contact(org, item, create_only=create_only, now=now, target_id=target_id) for item in items
+        ]
+        return batch_answer(state, org, "Contacts", results)
+
+    @bp.put("/Contacts")
+    @guarded(state, CONTACTS_WRITE, spec, "/Contacts")
+    def create_contacts(org: Organisation) -> Any:
+        return write_contacts(org, create_only=True)
+
+    @bp.post("/Contacts")
+    @guarded(state, CONTACTS_WRITE, spec, "/Contacts")
+    def upsert_contacts(org: Organisation) -> Any:
+        return write_contacts(org, create_only=False)
+
+    @bp.post("/Contacts/<contact_id>")
+    @guarded(state, CONTACTS_WRITE, spec, "/Contacts/{ContactID}")
+    def update_contact(org: Organisation, contact_id: str) -> Any:
+        return write_contacts(org, create_only=False, target_id=contact_id)
+
+    # --- invoices ------------------------------------------------------------------------------
+
+    @bp.get("/Invoices")
+    @guarded(state, INVOICES_READ)
+    def list_invoices(org: Organisation) -> Any:
+        clause = where_clause()
+        if isinstance(clause, Response):
+            return clause
+        ids, contact_ids = id_list("IDs"), id_list("ContactIDs")
+        numbers = set(request.args["InvoiceNumbers"].split(",")) if request.args.get("InvoiceNumbers") else None
+        statuses = set(request.args["Statuses"].split(",")) if request.args.get("Statuses") else None
+        found = []
+        for invoice in org.invoices.values():
+            if ids is not None and invoice.invoice_id.lower() not in ids:
+                continue
+            if numbers is not None and invoice.number not in numbers:
+                continue
+            if contact_ids is not None and invoice.contact_id.lower() not in contact_ids:
+                continue
+            if statuses is not None and invoice.status not in statuses:
+                continue
+            if clause is not None and not where_matches(clause, invoices.filter_fields(org, invoice)):
+                continue
+            found.append(invoice)
+        page, extra = paged(found)
+        # As at Xero: a list carries line items only when paged; a single invoice always does.
+        with_lines = "page" in request.args
+        body = [invoices.invoice_json(org, i, unitdp=unitdp(), with_lines=with_lines) for i in page]
+        return json_response(envelope(state, "Invoices", body, **extra))
+
+    @bp.get("/Invoices/<invoice_id>")
+    @guarded(state, INVOICES_READ)
+    def get_invoice(org: Organisation, invoice_id: str) -> Any:
+        found = invoices.find_invoice(org, invoice_id)
+        if found is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return json_response(envelope(state, "Invoices", [invoices.invoice_json(org, found, unitdp=unitdp())]))
+
+    def write_invoices(org: Organisation, *, create_only: bool, target_id: str | None = None) -> Response:
+        items = elements("Invoices")
+        if isinstance(items, Response):
+            return items
+        now, dp = state.clock.now(), unitdp()
+        results = [
+            invoices.write_invoice(org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id)
+            for item in items
+        ]
+        return batch_answer(state, org, "Invoices", results)
+
+    @bp.put("/Invoices")
+    @guarded(state, INVOICES_WRITE, spec, "/Invoices")
+    def create_invoices(org: Organisation) -> Any:
+        return write_invoices(org, create_only=True)
+
+    @bp.post("/Invoices")
+    @guarded(state, INVOICES_WRITE, spec, "/Invoices")
+    def upsert_invoices(org: Organisation) -> Any:
+        return write_invoices(org, create_only=False)
+
+    @bp.post("/Invoices/<invoice_id>")
+    @guarded(state, INVOICES_WRITE, spec, "/Invoices/{InvoiceID}")
+    def update_invoice(org: Organisation, invoice_id: str) -> Any:
+        if invoices.find_invoice(org, invoice_id) is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return write_invoices(org, create_only=False, target_id=invoice_id)
+
+    # --- payments ------------------------------------------------------------------------------
+
+    @bp.get("/Payments")
+    @guarded(state, PAYMENTS_READ)
+    def list_payments(org: Organisation) -> Any:
+        clause = where_clause()
+        if isinstance(clause, Response):
+            return clause
+        found = [p for p in org.payments.values() if clause is None or where_matches(clause, payments.filter_fields(p))]
+        page, extra = paged(found)
+        return json_response(envelope(state, "Payments", [payments.payment_json(org, p) for p in page], **extra))
+
+    @bp.get("/Payments/<payment_id>")
+    @guarded(state, PAYMENTS_READ)
+    def get_payment(org: Organisation, payment_id: str) -> Any:
+        found = payments.find_payment(org, payment_id)
+        if found is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return json_response(envelope(state, "Payments", [payments.payment_json(org, found)]))
+
+    def payment_elements() -> list[dict[str, Any]] | Response:
+        body = g.body
+        if isinstance(body, dict) and "Payments" not in body and body:
+            return [body]  # POST /Payments and POST /Payments/{id} take a single payment too
+        return elements("Payments")
+
+    @bp.put("/Payments")
+    @guarded(state, PAYMENTS_WRITE, spec, "/Payments")
+    def create_payments(org: Organisation) -> Any:
+        items = elements("Payments")
+        if isinstance(items, Response):
+            return items
+        now = state.clock.now()
+        return batch_answer(state, org, "Payments", [payments.create_payment(org, i, now=now) for i in items])
+
+    @bp.post("/Payments")
+    @guarded(state, PAYMENTS_WRITE, spec, "/Payments")
+    def create_payment(org: Organisation) -> Any:
+        items = payment_elements()
+        if isinstance(items, Response):
+            return items
+        now = state.clock.now()
+        return batch_answer(state, org, "Payments", [payments.create_payment(org, i, now=now) for i in items])
+
+    @bp.post("/Payments/<payment_id>")
+    @guarded(state, PAYMENTS_WRITE, spec, "/Payments/{PaymentID}")
+    def delete_payment(org: Organisation, payment_id: str) -> Any:
+        if payments.find_payment(org, payment_id) is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        items = payment_elements()
+        if isinstance(items, Response):
+            return items
+        now = state.clock.now()
+        results = [payments.delete_payment(org, payment_id, item, now=now) for item in items[:1]]
+        return batch_answer(state, org, "Payments", results)
 
     return bp

@@ -8,9 +8,11 @@ from flask import Flask
 
 from local.xero_sandbox.accounting import accounting_blueprint
 from local.xero_sandbox.control import control_blueprint
-from local.xero_sandbox.faults import FaultMiddleware, FaultPlan
+from local.xero_sandbox.faults import FaultMiddleware, FaultPlan, FaultRule
 from local.xero_sandbox.identity import identity_blueprint
+from local.xero_sandbox.limits import Limits
 from local.xero_sandbox.seed import seeded_state
+from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import SandboxState
 
 
@@ -20,14 +22,38 @@ class Sandbox:
     faults: FaultPlan
     flask: Flask
     wsgi: FaultMiddleware
+    spec: SpecChecker
 
 
-def create_sandbox(state: SandboxState | None = None, faults: FaultPlan | None = None) -> Sandbox:
+def create_sandbox(
+    state: SandboxState | None = None,
+    faults: FaultPlan | None = None,
+    *,
+    strict: bool = True,
+    limits: Limits | None = None,
+    spec: SpecChecker | None = None,
+) -> Sandbox:
+    """A seeded sandbox. ``strict`` refuses request bodies Xero's OpenAPI file rejects (they are
+    recorded either way); ``limits`` replaces Xero's default rate limits."""
     state = state or seeded_state()
+    if limits is not None:
+        state.limiter.configure(limits)
     faults = faults or FaultPlan()
+    spec = spec or SpecChecker(strict=strict)
     flask = Flask("xero_sandbox")
     flask.json.sort_keys = False  # type: ignore[attr-defined]
     flask.register_blueprint(identity_blueprint(state))
-    flask.register_blueprint(accounting_blueprint(state))
-    flask.register_blueprint(control_blueprint(state, faults))
-    return Sandbox(state=state, faults=faults, flask=flask, wsgi=FaultMiddleware(flask.wsgi_app, faults))
+    flask.register_blueprint(accounting_blueprint(state, spec))
+    flask.register_blueprint(control_blueprint(state, faults, spec))
+
+    def count_fault(rule: FaultRule, tenant_id: str | None) -> None:
+        label = rule.kind if rule.kind != "status" else f"status {rule.status}"
+        with state.lock:
+            state.stats[f"fault {label}"] += 1
+            org = state.organisations.get(tenant_id or "")
+            if org is not None:
+                org.stats["faults"] += 1
+                org.stats[f"fault {label}"] += 1
+
+    wsgi = FaultMiddleware(flask.wsgi_app, faults, on_fault=count_fault)
+    return Sandbox(state=state, faults=faults, flask=flask, wsgi=wsgi, spec=spec)

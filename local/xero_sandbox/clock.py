@@ -25,6 +25,12 @@ class SandboxClock:
         with self._lock:
             self._anchor_virtual += seconds
 
+    def set(self, epoch_seconds: float) -> None:
+        """Jump to an instant (Unix seconds); the speed is kept."""
+        with self._lock:
+            self._anchor_virtual = epoch_seconds
+            self._anchor_real = time.monotonic()
+
     def set_speed(self, speed: float) -> None:
         """From now on, one real second is ``speed`` sandbox seconds."""
         if speed <= 0:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from local.xero_sandbox.faults import FaultPlan, FaultRule
+from local.xero_sandbox.formats import iso_timestamp
+from local.xero_sandbox.inspection import html_page, org_snapshot, overview
+from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import ConsentPolicy, SandboxState
 
+LIMIT_FIELDS = ("minute", "day", "concurrent", "app_minute")
 
-def control_blueprint(state: SandboxState, faults: FaultPlan) -> Blueprint:
+
+def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker | None = None) -> Blueprint:
     bp = Blueprint("control", __name__, url_prefix="/_sandbox")
 
     @bp.post("/apps")
@@ -30,14 +36,26 @@ def control_blueprint(state: SandboxState, faults: FaultPlan) -> Blueprint:
             )
         return jsonify({"ok": True})
 
+    def clock_json() -> dict[str, Any]:
+        now = state.clock.now()
+        return {"now": now, "iso": iso_timestamp(now) + "Z", "speed": state.clock.speed}
+
+    @bp.get("/clock")
+    def read_clock() -> Any:
+        return jsonify(clock_json())
+
     @bp.post("/clock")
     def clock() -> Any:
         body = request.get_json(force=True)
+        if "set" in body:
+            state.clock.set(float(body["set"]))
+        if "iso" in body:
+            state.clock.set(datetime.fromisoformat(str(body["iso"]).replace("Z", "+00:00")).timestamp())
         if "advance_seconds" in body:
             state.clock.advance(float(body["advance_seconds"]))
         if "speed" in body:
             state.clock.set_speed(float(body["speed"]))
-        return jsonify({"now": state.clock.now(), "speed": state.clock.speed})
+        return jsonify(clock_json())
 
     @bp.post("/faults")
     def set_faults() -> Any:
@@ -49,10 +67,55 @@ def control_blueprint(state: SandboxState, faults: FaultPlan) -> Blueprint:
     def get_faults() -> Any:
         return jsonify({"rules": faults.describe(), "injected": dict(faults.injected)})
 
+    @bp.get("/limits")
+    def get_limits() -> Any:
+        return jsonify(state.limiter.describe(state.clock.now()))
+
+    @bp.post("/limits")
+    def set_limits() -> Any:
+        body = request.get_json(force=True)
+        changes = {name: int(body[name]) for name in LIMIT_FIELDS if name in body}
+        if changes:
+            state.limiter.configure(None, body.get("tenant_id"), **changes)
+        if body.get("reset"):
+            state.limiter.reset()
+        return jsonify(state.limiter.describe(state.clock.now()))
+
     @bp.get("/stats")
     def stats() -> Any:
         with state.lock:
             return jsonify(dict(state.stats))
+
+    @bp.get("/orgs")
+    def orgs() -> Any:
+        return jsonify(overview(state))
+
+    @bp.get("/orgs/<tenant_id>")
+    def org(tenant_id: str) -> Any:
+        snapshot = org_snapshot(state, tenant_id)
+        if snapshot is None:
+            return jsonify({"error": "no such organisation"}), 404
+        return jsonify(snapshot)
+
+    @bp.get("/spec-violations")
+    def spec_violations() -> Any:
+        return jsonify({"strict": spec.strict if spec else False, "violations": spec.describe() if spec else []})
+
+    @bp.delete("/spec-violations")
+    def clear_spec_violations() -> Any:
+        taken = spec.take() if spec else []
+        return jsonify({"cleared": len(taken)})
+
+    @bp.post("/spec")
+    def spec_mode() -> Any:
+        body = request.get_json(force=True)
+        if spec is not None and "strict" in body:
+            spec.strict = bool(body["strict"])
+        return jsonify({"strict": spec.strict if spec else False})
+
+    @bp.get("/")
+    def page() -> Any:
+        return Response(html_page(state, spec.describe() if spec else []), mimetype="text/html")
 
     @bp.get("/connections")
     def connections() -> Any:

@@ -21,6 +21,10 @@ from typing import Any, Literal
 FaultKind = Literal["status", "offline", "slow", "drop"]
 WILL_DROP = "sandbox.will_drop"
 SOCKET = "sandbox.socket"
+SLOW_DELAY = "sandbox.slow_delay"
+ACCOUNTING_PREFIX = "/api.xro/2.0"
+# Xero's answer while an organisation is offline (maintenance, or a large import), as a 503.
+OFFLINE_BODY = b"The Xero organisation is offline. Please try again later."
 
 
 @dataclass
@@ -33,6 +37,7 @@ class FaultRule:
     delay: float = 0.0
     times: int | None = None
     probability: float = 1.0
+    retry_after: int | None = None  # a Retry-After header on status/offline answers
     fired: int = 0
 
     def matches(self, method: str, path: str, tenant_id: str | None) -> bool:
@@ -77,10 +82,17 @@ class FaultPlan:
 class FaultMiddleware:
     """WSGI middleware applying the plan around the sandbox application."""
 
-    def __init__(self, app: Callable[..., Iterable[bytes]], plan: FaultPlan, skip_prefix: str = "/_sandbox") -> None:
+    def __init__(
+        self,
+        app: Callable[..., Iterable[bytes]],
+        plan: FaultPlan,
+        skip_prefix: str = "/_sandbox",
+        on_fault: Callable[[FaultRule, str | None], None] | None = None,
+    ) -> None:
         self._app = app
         self._plan = plan
         self._skip = skip_prefix
+        self._on_fault = on_fault
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -90,12 +102,20 @@ class FaultMiddleware:
         rule = self._plan.pick(environ.get("REQUEST_METHOD", "GET"), path, tenant)
         if rule is None:
             return self._app(environ, start_response)
+        if self._on_fault is not None:
+            self._on_fault(rule, tenant)
+        extra = [("Retry-After", str(rule.retry_after))] if rule.retry_after is not None else []
         if rule.kind == "status":
-            return _answer(start_response, rule.status, b'{"Title":"Injected fault","Status":%d}' % rule.status)
+            body = b'{"Title":"Injected fault","Status":%d}' % rule.status
+            return _answer(start_response, rule.status, body, extra=extra)
         if rule.kind == "offline":
-            return _answer(start_response, 503, b"The Xero organisation is offline. Please try again later.")
+            return _answer(start_response, 503, OFFLINE_BODY, content_type="text/plain", extra=extra)
         if rule.kind == "slow":
-            time.sleep(rule.delay)
+            if path.startswith(ACCOUNTING_PREFIX):
+                # The accounting API sleeps inside the call, holding its concurrency slot as Xero would.
+                environ[SLOW_DELAY] = rule.delay
+            else:
+                time.sleep(rule.delay)
             return self._app(environ, start_response)
         # drop: commit the work, then hang up without answering
         environ[WILL_DROP] = True
@@ -107,7 +127,13 @@ class FaultMiddleware:
         raise ConnectionAbortedError("sandbox dropped the connection after committing")
 
 
-def _answer(start_response: Callable[..., Any], status: int, body: bytes) -> list[bytes]:
+def _answer(
+    start_response: Callable[..., Any],
+    status: int,
+    body: bytes,
+    content_type: str = "application/json",
+    extra: list[tuple[str, str]] | None = None,
+) -> list[bytes]:
     reason = {
         500: "Internal Server Error",
         502: "Bad Gateway",
@@ -116,6 +142,6 @@ def _answer(start_response: Callable[..., Any], status: int, body: bytes) -> lis
     }
     start_response(
         f"{status} {reason.get(status, 'Error')}",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+        [("Content-Type", content_type), ("Content-Length", str(len(body))), *(extra or [])],
     )
     return [body]

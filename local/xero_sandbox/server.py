@@ -29,7 +29,10 @@ class SandboxServer:
         self._server: BaseWSGIServer = make_server(
             host, port, self.sandbox.wsgi, threaded=True, request_handler=_Handler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="xero-sandbox", daemon=True)
+        # A short poll keeps stop() quick: tests start and stop a sandbox each.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox", daemon=True
+        )
 
     @property
     def url(self) -> str:

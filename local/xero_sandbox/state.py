@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from local.xero_sandbox.clock import SandboxClock
+from local.xero_sandbox.idempotency import RETENTION_SECONDS, IdempotencyStore
+from local.xero_sandbox.limits import Limits, RateLimiter
 
 ACCESS_TOKEN_SECONDS = 30 * 60
 REFRESH_TOKEN_IDLE_SECONDS = 60 * 24 * 3600
@@ -76,9 +78,27 @@ class Organisation:
     accounts: list[dict[str, Any]]
     tax_rates: list[dict[str, Any]]
     contacts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)
-    payments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    invoices: dict[str, Any] = field(default_factory=dict)  # InvoiceID -> invoices.Invoice
+    payments: dict[str, Any] = field(default_factory=dict)  # PaymentID -> payments.Payment
     extra: dict[str, Any] = field(default_factory=dict)
+    currencies: list[str] = field(default_factory=list)  # besides the base currency
+    invoice_numbers: dict[str, str] = field(default_factory=dict)  # sales invoice number -> InvoiceID
+    next_invoice_number: int = 1
+    stats: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def base_currency(self) -> str:
+        return str(self.profile.get("BaseCurrency", ""))
+
+    def account_by_code(self, code: str) -> dict[str, Any] | None:
+        return next((a for a in self.accounts if a.get("Code") == code), None)
+
+    def account_by_id(self, account_id: str) -> dict[str, Any] | None:
+        wanted = account_id.lower()
+        return next((a for a in self.accounts if a["AccountID"].lower() == wanted), None)
+
+    def tax_rate(self, tax_type: str) -> dict[str, Any] | None:
+        return next((t for t in self.tax_rates if t["TaxType"] == tax_type), None)
 
 
 @dataclass
@@ -146,9 +166,16 @@ class ConsentPolicy:
 
 
 class SandboxState:
-    def __init__(self, clock: SandboxClock | None = None) -> None:
+    def __init__(
+        self,
+        clock: SandboxClock | None = None,
+        limits: Limits | None = None,
+        idempotency_retention_seconds: float = RETENTION_SECONDS,
+    ) -> None:
         self.lock = threading.RLock()
         self.clock = clock or SandboxClock()
+        self.limiter = RateLimiter(limits)
+        self.idempotency = IdempotencyStore(idempotency_retention_seconds)
         self.signing_key = secrets.token_bytes(32)
         self.apps: dict[str, App] = {}
         self.users: dict[str, User] = {}
@@ -268,6 +295,25 @@ class SandboxState:
             if grant is None or grant.revoked:
                 return None
             return record
+
+    def grant_access(
+        self,
+        scopes: list[str] | tuple[str, ...],
+        tenant_ids: list[str] | None = None,
+        client_id: str = DEFAULT_CLIENT_ID,
+    ) -> str:
+        """An access token for ``client_id`` to ``tenant_ids`` (default: every organisation) with
+        ``scopes``, without the consent dance: for tests and benchmarks that only need the API."""
+        with self.lock:
+            user = self.default_user()
+            grant = Grant(grant_id=str(uuid.uuid4()), client_id=client_id, user_id=user.user_id, scopes=list(scopes))
+            now = self.clock.now()
+            event = str(uuid.uuid4())
+            for tenant_id in tenant_ids if tenant_ids is not None else list(self.organisations):
+                grant.connections[tenant_id] = TenantLink(str(uuid.uuid4()), tenant_id, event, now, now)
+            self.grants[grant.grant_id] = grant
+            token, _ = self.issue_access_token(grant, event)
+            return token
 
     def revoke_grant(self, grant_id: str) -> None:
         with self.lock:

@@ -1,0 +1,135 @@
+"""Xero's wire formats: its JSON dates, money rounded half away from zero, where-clause filters."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+
+CENT = Decimal("0.01")
+FOUR_DP = Decimal("0.0001")
+EPOCH = date(1970, 1, 1)
+_MS_DATE = re.compile(r"^/Date\((-?\d+)([+-]\d{4})?\)/$")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def four_dp(value: Decimal) -> Decimal:
+    return value.quantize(FOUR_DP, rounding=ROUND_HALF_UP)
+
+
+def decimal(value: Any) -> Decimal | None:
+    """A JSON number (or numeric string, as Xero accepts) as a Decimal; None when absent or not a number."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def number(value: Decimal) -> float:
+    """Decimals go out as JSON numbers, like Xero's answers (never as strings)."""
+    return float(value)
+
+
+def ms_date(day: date) -> str:
+    """A date as Xero writes it: ``/Date(1552262400000+0000)/`` (midnight UTC)."""
+    return f"/Date({(day - EPOCH).days * 86_400_000}+0000)/"
+
+
+def date_string(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00"
+
+
+def ms_timestamp(epoch_seconds: float) -> str:
+    """An instant, as Xero writes ``UpdatedDateUTC``: ``/Date(1552327126117+0000)/``."""
+    return f"/Date({int(epoch_seconds * 1000)}+0000)/"
+
+
+def envelope_timestamp(epoch_seconds: float) -> str:
+    """``DateTimeUTC`` of an answer's envelope carries no offset: ``/Date(1552432238716)/``."""
+    return f"/Date({int(epoch_seconds * 1000)})/"
+
+
+def iso_timestamp(epoch_seconds: float) -> str:
+    return datetime.fromtimestamp(epoch_seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def parse_date(value: Any) -> date | None:
+    """Dates as Xero accepts them: ``2026-01-31``, ``2026-01-31T00:00:00`` or ``/Date(ms+0000)/``."""
+    if not isinstance(value, str) or not value:
+        return None
+    found = _MS_DATE.match(value)
+    if found:
+        return (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=int(found.group(1)))).date()
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def today(epoch_seconds: float) -> date:
+    return datetime.fromtimestamp(epoch_seconds, UTC).date()
+
+
+# --- where= filters ---------------------------------------------------------------------------------
+
+_TERM = re.compile(
+    r'\s*([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)?)\s*==\s*(?:guid\("([^"]*)"\)|"((?:[^"\\]|\\.)*)"|(true|false))\s*'
+)
+_JOIN = re.compile(r"\s*(OR|AND|\|\||&&)\s*")
+
+
+class WhereError(ValueError):
+    pass
+
+
+Clause = list[list[tuple[str, str | bool]]]  # OR of ANDs of (field, value)
+
+
+def parse_where(text: str) -> Clause:
+    """The equality filters Xero's ``where`` takes, joined by ``OR``/``AND`` (AND binds tighter):
+    ``Name=="A" OR ContactNumber=="B" OR ContactID==guid("…")``. Anything else is refused."""
+    clause: Clause = [[]]
+    position = 0
+    while True:
+        term = _TERM.match(text, position)
+        if term is None:
+            raise WhereError(f"unsupported where clause near: {text[position : position + 40]!r}")
+        field, guid, quoted, boolean = term.groups()
+        if guid is not None:
+            value: str | bool = guid.lower()
+        elif quoted is not None:
+            value = quoted.replace('\\"', '"')
+        else:
+            value = boolean == "true"
+        clause[-1].append((field, value))
+        position = term.end()
+        if position >= len(text):
+            return clause
+        join = _JOIN.match(text, position)
+        if join is None:
+            raise WhereError(f"unsupported where clause near: {text[position : position + 40]!r}")
+        if join.group(1) in ("OR", "||"):
+            clause.append([])
+        position = join.end()
+
+
+def where_matches(clause: Clause, fields: dict[str, Any]) -> bool:
+    return any(all(_equal(fields.get(name), value) for name, value in conjunction) for conjunction in clause)
+
+
+def _equal(actual: Any, wanted: str | bool) -> bool:
+    if isinstance(wanted, bool):
+        return actual is wanted
+    if isinstance(actual, str) and _looks_like_guid(wanted):
+        return actual.lower() == wanted
+    return bool(actual == wanted)
+
+
+def _looks_like_guid(value: str) -> bool:
+    return len(value) == 36 and value.count("-") == 4

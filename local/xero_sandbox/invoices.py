@@ -1,0 +1,575 @@
+"""Invoices (ACCREC sales invoices and ACCPAY bills), with Xero's rules and arithmetic.
+
+Arithmetic, per line: ``LineAmount = round(Quantity x UnitAmount x (1 - DiscountRate/100), 2)``
+(half away from zero); tax per line from the rate: exclusive ``round(LineAmount x r, 2)``, inclusive
+``round(LineAmount x r / (1 + r), 2)``, none when ``NoTax``. ``SubTotal`` is the sum of line amounts
+net of tax, ``Total = SubTotal + TotalTax``, ``AmountDue = Total - AmountPaid - AmountCredited``.
+Unit amounts are kept to 4 decimal places with ``unitdp=4``, else rounded to 2; quantities to 4.
+
+Statuses: created DRAFT (default), SUBMITTED or AUTHORISED. DRAFT → SUBMITTED → AUTHORISED;
+DRAFT/SUBMITTED → DELETED; AUTHORISED → VOIDED unless payments exist; PAID, VOIDED and DELETED
+invoices cannot change; an AUTHORISED invoice's lines change only while nothing is paid. Authorising
+needs a due date and an account on every line.
+
+Messages marked *Xero's* are Xero's own words; the others are the sandbox's (Xero's were not found).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from local.xero_sandbox.contacts import (
+    READ_ONLY,
+    ElementResult,
+    contact_summary,
+    failed,
+    find_contact,
+    rule_errors,
+    write_contact,
+)
+from local.xero_sandbox.formats import (
+    date_string,
+    decimal,
+    four_dp,
+    iso_timestamp,
+    money,
+    ms_date,
+    ms_timestamp,
+    number,
+    parse_date,
+    today,
+)
+from local.xero_sandbox.state import Organisation
+
+TYPES = ("ACCREC", "ACCPAY")
+LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
+CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
+EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
+# (from, to) pairs Xero allows when a status is posted; staying put is always allowed while editable.
+TRANSITIONS = {
+    ("DRAFT", "SUBMITTED"),
+    ("DRAFT", "AUTHORISED"),
+    ("DRAFT", "DELETED"),
+    ("SUBMITTED", "AUTHORISED"),
+    ("SUBMITTED", "DELETED"),
+    ("AUTHORISED", "VOIDED"),
+}
+ZERO = Decimal(0)
+NEW_CONTACT = "new-contact:"
+HUNDRED = Decimal(100)
+
+NUMBER_TAKEN = "Invoice # must be unique."  # Xero's
+NOT_VALID_STATUS = "Invoice not of valid status for modification"  # Xero's
+HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."  # Xero's
+CONTACT_REQUIRED = "A Contact must be specified for this type of transaction"  # Xero's
+INVOICE_NOT_FOUND = "An existing invoice with the specified ID could not be found"  # Xero's
+TYPE_REQUIRED = "Invoice Type must be ACCREC or ACCPAY."
+DUE_DATE_REQUIRED = "Due Date is required to authorise an invoice."
+ACCOUNT_REQUIRED = "Account code must be specified on each line to submit or authorise an invoice."
+CANNOT_CREATE_STATUS = "Invoice not of valid status for creation"
+DISCOUNT_NOT_ALLOWED = "Discounts are only supported on sales invoices (ACCREC)."
+INVALID_DATE = "Date must be a valid date (YYYY-MM-DD)."
+
+
+def tax_type_invalid(tax_type: str) -> str:  # Xero's
+    return f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
+
+
+def account_invalid(code: str) -> str:  # Xero's
+    return f"Account code '{code}' is not a valid code for this document."
+
+
+def account_archived(code: str) -> str:  # Xero's
+    return (
+        f"Account code '{code}' has been archived or has been deleted. Each line item must reference a valid account."
+    )
+
+
+def currency_invalid(code: str) -> str:
+    return f"The currency {code} is not enabled for this organisation."
+
+
+def contact_not_found(contact_id: str) -> str:
+    return f"The contact with ContactID {contact_id} could not be found."
+
+
+def line_total_mismatch(given: Decimal, expected: Decimal) -> str:
+    return f"The line total {given} does not match the expected line total {expected}"
+
+
+@dataclass
+class Line:
+    line_item_id: str
+    description: str | None
+    quantity: Decimal
+    unit_amount: Decimal
+    account_code: str | None
+    tax_type: str | None
+    discount_rate: Decimal | None
+    line_amount: Decimal
+    tax_amount: Decimal
+    item_code: str | None = None
+    tracking: list[Any] = field(default_factory=list)
+
+    def money_key(self) -> tuple[Any, ...]:
+        return (
+            self.description,
+            self.quantity,
+            self.unit_amount,
+            self.account_code,
+            self.tax_type,
+            self.discount_rate,
+            self.line_amount,
+            self.tax_amount,
+        )
+
+
+@dataclass
+class Invoice:
+    invoice_id: str
+    type: str
+    contact_id: str
+    number: str
+    reference: str
+    date: dt.date
+    due_date: dt.date | None
+    status: str
+    line_amount_types: str
+    currency_code: str
+    lines: list[Line]
+    updated: float
+    extra: dict[str, Any] = field(default_factory=dict)  # Url, BrandingThemeID, SentToContact, …
+    amount_paid: Decimal = ZERO
+    amount_credited: Decimal = ZERO
+    fully_paid_on: dt.date | None = None
+    payment_ids: list[str] = field(default_factory=list)
+
+    @property
+    def sub_total(self) -> Decimal:
+        gross = sum((line.line_amount for line in self.lines), ZERO)
+        return gross - self.total_tax if self.line_amount_types == "Inclusive" else gross
+
+    @property
+    def total_tax(self) -> Decimal:
+        return sum((line.tax_amount for line in self.lines), ZERO)
+
+    @property
+    def total(self) -> Decimal:
+        return self.sub_total + self.total_tax
+
+    @property
+    def amount_due(self) -> Decimal:
+        return self.total - self.amount_paid - self.amount_credited
+
+    @property
+    def total_discount(self) -> Decimal:
+        return money(
+            sum(
+                (line.quantity * line.unit_amount - line.line_amount for line in self.lines if line.discount_rate),
+                ZERO,
+            )
+        )
+
+
+def write_invoice(
+    org: Organisation,
+    element: dict[str, Any],
+    *,
+    create_only: bool,
+    unitdp: int,
+    now: float,
+    target_id: str | None = None,
+) -> ElementResult:
+    """Create or update one invoice from one element of ``{"Invoices": [...]}``, or explain why not."""
+    errors: list[str] = []
+    existing = _target(org, element, create_only=create_only, target_id=target_id, errors=errors)
+    if errors:
+        return _failed(element, errors)
+    draft = _build(org, element, existing, unitdp=unitdp, now=now, errors=errors)
+    if errors or draft is None:
+        return _failed(element, errors)
+    _commit(org, draft, existing, element)
+    return ElementResult(True, invoice_json(org, draft, unitdp=unitdp))
+
+
+def _target(
+    org: Organisation, element: dict[str, Any], *, create_only: bool, target_id: str | None, errors: list[str]
+) -> Invoice | None:
+    invoice_id = target_id or element.get("InvoiceID")
+    if invoice_id:
+        found = find_invoice(org, str(invoice_id))
+        if found is None or create_only:
+            # PUT never updates; an unknown ID is an error either way.
+            errors.append(INVOICE_NOT_FOUND if found is None else NUMBER_TAKEN)
+        return found
+    number_ = element.get("InvoiceNumber")
+    if isinstance(number_, str) and number_ and element.get("Type", "ACCREC") == "ACCREC":
+        found_id = org.invoice_numbers.get(number_)
+        if found_id is not None:
+            if create_only:
+                errors.append(NUMBER_TAKEN)
+                return None
+            return find_invoice(org, found_id)  # POST by InvoiceNumber updates that invoice, as at Xero
+    return None
+
+
+def _build(
+    org: Organisation,
+    element: dict[str, Any],
+    existing: Invoice | None,
+    *,
+    unitdp: int,
+    now: float,
+    errors: list[str],
+) -> Invoice | None:
+    type_ = element.get("Type", existing.type if existing else None)
+    if type_ not in TYPES or (existing is not None and type_ != existing.type):
+        errors.append(TYPE_REQUIRED)
+        return None
+    status = str(element.get("Status") or (existing.status if existing else "DRAFT"))
+    _status_errors(existing, status, errors)
+
+    contact_id = _contact(org, element.get("Contact"), existing, now, errors)
+    number_ = _number(org, type_, element, existing, errors)
+    line_amount_types = str(element.get("LineAmountTypes") or (existing.line_amount_types if existing else "Exclusive"))
+    if line_amount_types not in LINE_AMOUNT_TYPES:
+        errors.append(f"LineAmountTypes must be one of {', '.join(LINE_AMOUNT_TYPES)}.")
+        return None
+    currency = str(element.get("CurrencyCode") or (existing.currency_code if existing else org.base_currency))
+    if currency != org.base_currency and currency not in org.currencies:
+        errors.append(currency_invalid(currency))
+
+    invoice_date = _date(element, "Date", existing.date if existing else today(now), errors)
+    due_date = _date(element, "DueDate", existing.due_date if existing else None, errors)
+    if "LineItems" in element:
+        lines = _lines(org, type_, element["LineItems"], line_amount_types, unitdp, existing, errors)
+    else:
+        lines = list(existing.lines) if existing else []
+    if existing is not None and existing.status == "AUTHORISED" and existing.payment_ids and status != "VOIDED":
+        changed = [line.money_key() for line in lines] != [line.money_key() for line in existing.lines]
+        if changed:
+            errors.append(HAS_PAYMENTS)
+    if status == "AUTHORISED" and due_date is None:
+        errors.append(DUE_DATE_REQUIRED)
+    if status in ("SUBMITTED", "AUTHORISED") and any(not line.account_code for line in lines if line.line_amount):
+        errors.append(ACCOUNT_REQUIRED)
+    if errors or contact_id is None or invoice_date is None:
+        return None
+
+    extra = dict(existing.extra) if existing else {}
+    for name in ("Url", "BrandingThemeID", "SentToContact", "ExpectedPaymentDate", "PlannedPaymentDate"):
+        if name in element:
+            extra[name] = element[name]
+    return Invoice(
+        invoice_id=existing.invoice_id if existing else str(uuid.uuid4()),
+        type=type_,
+        contact_id=contact_id,
+        number=number_,
+        reference=str(element.get("Reference", existing.reference if existing else "")),
+        date=invoice_date,
+        due_date=due_date,
+        status=status,
+        line_amount_types=line_amount_types,
+        currency_code=currency,
+        lines=lines,
+        updated=now,
+        extra=extra,
+        amount_paid=existing.amount_paid if existing else ZERO,
+        amount_credited=existing.amount_credited if existing else ZERO,
+        fully_paid_on=existing.fully_paid_on if existing else None,
+        payment_ids=list(existing.payment_ids) if existing else [],
+    )
+
+
+def _status_errors(existing: Invoice | None, status: str, errors: list[str]) -> None:
+    if existing is None:
+        if status not in CREATE_STATUSES:
+            errors.append(CANNOT_CREATE_STATUS)
+        return
+    if existing.status not in EDITABLE:
+        errors.append(NOT_VALID_STATUS)
+    elif status == "VOIDED" and existing.status == "AUTHORISED" and existing.payment_ids:
+        errors.append(HAS_PAYMENTS)
+    elif status != existing.status and (existing.status, status) not in TRANSITIONS:
+        errors.append(NOT_VALID_STATUS)
+
+
+def _contact(org: Organisation, given: Any, existing: Invoice | None, now: float, errors: list[str]) -> str | None:
+    if not isinstance(given, dict) or not given:
+        if existing is not None:
+            return existing.contact_id
+        errors.append(CONTACT_REQUIRED)
+        return None
+    if given.get("ContactID"):
+        found = find_contact(org, str(given["ContactID"]))
+        if found is None:
+            errors.append(contact_not_found(str(given["ContactID"])))
+            return None
+        return str(found["ContactID"])
+    if given.get("ContactNumber"):
+        found = next((c for c in org.contacts.values() if c.get("ContactNumber") == given["ContactNumber"]), None)
+        if found is not None:
+            return str(found["ContactID"])
+    name = str(given.get("Name") or "").strip()
+    if not name:
+        errors.append(CONTACT_REQUIRED)
+        return None
+    found = next(
+        (
+            c
+            for c in org.contacts.values()
+            if c.get("ContactStatus", "ACTIVE") == "ACTIVE" and str(c.get("Name", "")).casefold() == name.casefold()
+        ),
+        None,
+    )
+    if found is not None:
+        return str(found["ContactID"])
+    # As Xero does: a contact named on an invoice that matches none is created with the invoice
+    # (only once the invoice itself is accepted, see _commit).
+    problems = rule_errors(org, {k: v for k, v in given.items() if k not in READ_ONLY}, contact_id="")
+    if problems:
+        errors.extend(problems)
+        return None
+    return f"{NEW_CONTACT}{name}"
+
+
+def _number(org: Organisation, type_: str, element: dict[str, Any], existing: Invoice | None, errors: list[str]) -> str:
+    given = element.get("InvoiceNumber")
+    if not isinstance(given, str) or not given:
+        if existing is not None:
+            return existing.number
+        if type_ == "ACCPAY":
+            return ""
+        while f"INV-{org.next_invoice_number:04d}" in org.invoice_numbers:
+            org.next_invoice_number += 1
+        return f"INV-{org.next_invoice_number:04d}"
+    if type_ == "ACCREC":
+        holder = org.invoice_numbers.get(given)
+        if holder is not None and (existing is None or holder != existing.invoice_id):
+            errors.append(NUMBER_TAKEN)
+    return given
+
+
+def _date(element: dict[str, Any], name: str, default: dt.date | None, errors: list[str]) -> dt.date | None:
+    if name not in element or element[name] in (None, ""):
+        return default
+    parsed = parse_date(element[name])
+    if parsed is None:
+        errors.append(INVALID_DATE.replace("Date", name, 1))
+    return parsed
+
+
+def _lines(
+    org: Organisation,
+    type_: str,
+    given: Any,
+    line_amount_types: str,
+    unitdp: int,
+    existing: Invoice | None,
+    errors: list[str],
+) -> list[Line]:
+    known_ids = {line.line_item_id for line in existing.lines} if existing else set()
+    lines = []
+    for raw in given if isinstance(given, list) else []:
+        line = _line(org, type_, raw, line_amount_types, unitdp, known_ids, errors)
+        if line is not None:
+            lines.append(line)
+    return lines
+
+
+def _line(
+    org: Organisation,
+    type_: str,
+    raw: dict[str, Any],
+    line_amount_types: str,
+    unitdp: int,
+    known_ids: set[str],
+    errors: list[str],
+) -> Line | None:
+    quantity = decimal(raw.get("Quantity"))
+    unit = decimal(raw.get("UnitAmount"))
+    given_amount = decimal(raw.get("LineAmount"))
+    discount = decimal(raw.get("DiscountRate"))
+    if discount is not None and type_ != "ACCREC":
+        errors.append(DISCOUNT_NOT_ALLOWED)
+        discount = None
+    if quantity is None and (unit is not None or given_amount is not None):
+        quantity = Decimal(1)
+    quantity = four_dp(quantity or ZERO)
+    factor = (HUNDRED - (discount or ZERO)) / HUNDRED
+    if unit is None and given_amount is not None and quantity and factor:
+        unit = given_amount / (quantity * factor)
+    unit = four_dp(unit or ZERO) if unitdp == 4 else money(unit or ZERO)
+    line_amount = money(quantity * unit * factor)
+    if given_amount is not None and raw.get("UnitAmount") is not None and money(given_amount) != line_amount:
+        errors.append(line_total_mismatch(money(given_amount), line_amount))
+
+    account_code = raw.get("AccountCode") or None
+    account = None
+    if account_code:
+        account = org.account_by_code(str(account_code))
+        if account is None or account.get("Type") == "BANK":
+            errors.append(account_invalid(str(account_code)))
+        elif account.get("Status") != "ACTIVE":
+            errors.append(account_archived(str(account_code)))
+    tax_type = raw.get("TaxType") or (account.get("TaxType") if account else None)
+    if line_amount_types == "NoTax":
+        tax_type = "NONE" if raw.get("TaxType") in (None, "", "NONE") else tax_type
+    rate = Decimal(0)
+    if tax_type:
+        found = org.tax_rate(str(tax_type))
+        usable = found is not None and found.get("Status") == "ACTIVE"
+        usable = usable and bool(
+            found and found.get("CanApplyToRevenue" if type_ == "ACCREC" else "CanApplyToExpenses")
+        )
+        if not usable or found is None:
+            errors.append(tax_type_invalid(str(tax_type)))
+        else:
+            rate = Decimal(str(found.get("EffectiveRate", 0))) / HUNDRED
+    tax = _tax(line_amount, rate, line_amount_types, decimal(raw.get("TaxAmount")))
+    line_id = str(raw.get("LineItemID") or "")
+    return Line(
+        line_item_id=line_id if line_id in known_ids else str(uuid.uuid4()),
+        description=raw.get("Description"),
+        quantity=quantity,
+        unit_amount=unit,
+        account_code=str(account_code) if account_code else None,
+        tax_type=str(tax_type) if tax_type else None,
+        discount_rate=discount,
+        line_amount=line_amount,
+        tax_amount=tax,
+        item_code=raw.get("ItemCode"),
+        tracking=list(raw.get("Tracking") or []),
+    )
+
+
+def _tax(line_amount: Decimal, rate: Decimal, line_amount_types: str, override: Decimal | None) -> Decimal:
+    if line_amount_types == "NoTax":
+        return ZERO
+    if override is not None:  # Xero takes a supplied TaxAmount in place of its own calculation
+        return money(override)
+    if line_amount_types == "Inclusive":
+        return money(line_amount * rate / (1 + rate))
+    return money(line_amount * rate)
+
+
+def _commit(org: Organisation, invoice: Invoice, existing: Invoice | None, element: dict[str, Any]) -> None:
+    if invoice.contact_id.startswith(NEW_CONTACT):
+        given = {k: v for k, v in element["Contact"].items() if k != "ContactID"}
+        created = write_contact(org, given, create_only=True, now=invoice.updated)
+        invoice.contact_id = str(created.body["ContactID"])
+    if existing is not None and existing.number and org.invoice_numbers.get(existing.number) == existing.invoice_id:
+        del org.invoice_numbers[existing.number]
+    if invoice.type == "ACCREC" and invoice.number:
+        org.invoice_numbers[invoice.number] = invoice.invoice_id
+    org.invoices[invoice.invoice_id] = invoice
+    contact = org.contacts.get(invoice.contact_id)
+    if contact is not None and invoice.status not in ("DELETED",):
+        contact["IsCustomer" if invoice.type == "ACCREC" else "IsSupplier"] = True
+
+
+def _failed(element: dict[str, Any], errors: list[str]) -> ElementResult:
+    return failed(element, errors, flag="HasErrors")
+
+
+def find_invoice(org: Organisation, id_or_number: str) -> Invoice | None:
+    """By InvoiceID (any case) or, as ``GET /Invoices/{InvoiceNumber}`` allows, by sales invoice number."""
+    found = org.invoices.get(id_or_number) or org.invoices.get(id_or_number.lower())
+    if found is None and id_or_number in org.invoice_numbers:
+        found = org.invoices.get(org.invoice_numbers[id_or_number])
+    return found if isinstance(found, Invoice) else None
+
+
+def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
+    """What ``where=`` may compare."""
+    return {
+        "InvoiceID": invoice.invoice_id,
+        "InvoiceNumber": invoice.number,
+        "Type": invoice.type,
+        "Status": invoice.status,
+        "Reference": invoice.reference,
+        "Contact.ContactID": invoice.contact_id,
+        "Contact.Name": org.contacts.get(invoice.contact_id, {}).get("Name"),
+        "CurrencyCode": invoice.currency_code,
+    }
+
+
+def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_lines: bool = True) -> dict[str, Any]:
+    contact = org.contacts.get(invoice.contact_id, {"ContactID": invoice.contact_id})
+    body: dict[str, Any] = {
+        "Type": invoice.type,
+        "InvoiceID": invoice.invoice_id,
+        "InvoiceNumber": invoice.number,
+        "Reference": invoice.reference,
+        "Payments": [_payment_summary(org, pid) for pid in invoice.payment_ids if pid in org.payments],
+        "CreditNotes": [],
+        "Prepayments": [],
+        "Overpayments": [],
+        "AmountDue": number(invoice.amount_due),
+        "AmountPaid": number(invoice.amount_paid),
+        "AmountCredited": number(invoice.amount_credited),
+        "CurrencyRate": 1.0,
+        "IsDiscounted": any(line.discount_rate for line in invoice.lines),
+        "HasAttachments": False,
+        "HasErrors": False,
+        "Contact": contact_summary(contact) if "Name" in contact else {"ContactID": invoice.contact_id},
+        "DateString": date_string(invoice.date),
+        "Date": ms_date(invoice.date),
+        "Status": invoice.status,
+        "LineAmountTypes": invoice.line_amount_types,
+        "SubTotal": number(invoice.sub_total),
+        "TotalTax": number(invoice.total_tax),
+        "Total": number(invoice.total),
+        "TotalDiscount": number(invoice.total_discount),
+        "UpdatedDateUTC": ms_timestamp(invoice.updated),
+        "UpdatedDateUTCString": iso_timestamp(invoice.updated) + "Z",
+        "CurrencyCode": invoice.currency_code,
+    }
+    if invoice.due_date is not None:
+        body["DueDateString"] = date_string(invoice.due_date)
+        body["DueDate"] = ms_date(invoice.due_date)
+    if invoice.fully_paid_on is not None:
+        body["FullyPaidOnDate"] = ms_date(invoice.fully_paid_on)
+    body.update(invoice.extra)
+    if with_lines:
+        body["LineItems"] = [_line_json(line, unitdp) for line in invoice.lines]
+    return body
+
+
+def _line_json(line: Line, unitdp: int) -> dict[str, Any]:
+    body: dict[str, Any] = {"LineItemID": line.line_item_id}
+    if line.description is not None:
+        body["Description"] = line.description
+    body |= {
+        "Quantity": number(line.quantity),
+        "UnitAmount": number(line.unit_amount if unitdp == 4 else money(line.unit_amount)),
+        "TaxAmount": number(line.tax_amount),
+        "LineAmount": number(line.line_amount),
+        "Tracking": line.tracking,
+    }
+    if line.item_code:
+        body["ItemCode"] = line.item_code
+    if line.account_code:
+        body["AccountCode"] = line.account_code
+    if line.tax_type:
+        body["TaxType"] = line.tax_type
+    if line.discount_rate is not None:
+        body["DiscountRate"] = number(line.discount_rate)
+    return body
+
+
+def _payment_summary(org: Organisation, payment_id: str) -> dict[str, Any]:
+    payment = org.payments[payment_id]
+    return {
+        "PaymentID": payment.payment_id,
+        "Date": ms_date(payment.date),
+        "Amount": number(payment.amount),
+        "Reference": payment.reference,
+        "CurrencyRate": 1.0,
+        "HasAccount": False,
+        "HasValidationErrors": False,
+    }
