@@ -29,6 +29,7 @@ class Retry(Exception):
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     messages = [message_from_record(record) for record in event.get("Records", [])]
+    metrics.add_metric(name="EventsReceived", unit="Count", value=len(messages))
     by_id: dict[str, Message] = {m.message_id: m for m in messages}
     tally = wiring.push_service().process(messages, lambda: context.get_remaining_time_in_millis() / 1000)
     logger.info(

@@ -82,7 +82,8 @@ def update_arguments(
     kept = {k: v for k, v in values.items() if v is not None}
     parts = []
     if kept or increments:
-        sets = [f"#{k} = :{k}" for k in kept] + [f"#{k} = #{k} + :{k}" for k in increments or {}]
+        sets = [f"#{k} = :{k}" for k in kept]
+        sets += [f"#{k} = if_not_exists(#{k}, :zero) + :{k}" for k in increments or {}]
         parts.append("SET " + ", ".join(sets))
     if gone:
         parts.append("REMOVE " + ", ".join(f"#{k}" for k in gone))
@@ -92,6 +93,8 @@ def update_arguments(
     arguments["ExpressionAttributeNames"] = {f"#{n}": n for n in names}
     attr_values = {f":{k}": to_attr(v) for k, v in kept.items()}
     attr_values |= {f":{k}": to_attr(v) for k, v in (increments or {}).items()}
+    if increments:
+        attr_values[":zero"] = to_attr(0)
     attr_values |= {k: to_attr(v) for k, v in (condition_values or {}).items()}
     if attr_values:
         arguments["ExpressionAttributeValues"] = attr_values

@@ -98,7 +98,16 @@ class SyncRecords:
     ) -> None:
         """Record why a version could not be pushed; the last pushed version stays as it was."""
         values = {**extra, **failure_values(failure, now, account_id), "failed_version": version}
-        self._finish(self._key(account_id, f"INVOICE#{invoice_id}"), values, version, clear_failure=False)
+        key = self._key(account_id, f"INVOICE#{invoice_id}")
+        if not self._finish(key, values, version, clear_failure=False):
+            # Not (or no longer) claimed: record it unless a newer version was pushed or is in flight.
+            self._record_unclaimed(
+                key,
+                values,
+                "(attribute_not_exists(#last_version) OR #last_version < :v)"
+                " AND attribute_not_exists(#pending_version)",
+                {":v": version},
+            )
 
     def release_invoice(self, account_id: str, invoice_id: str, version: int) -> None:
         """Give a claim back untouched (the event will be retried)."""
@@ -180,7 +189,11 @@ class SyncRecords:
         self, account_id: str, payment_id: str, failure: Rejected, now: datetime, extra: dict[str, Any]
     ) -> None:
         values = {**extra, **failure_values(failure, now, account_id)}
-        self._finish(self._key(account_id, f"PAYMENT#{payment_id}"), values, 1, clear_failure=False)
+        key = self._key(account_id, f"PAYMENT#{payment_id}")
+        if not self._finish(key, values, 1, clear_failure=False):
+            self._record_unclaimed(
+                key, values, "attribute_not_exists(#xero_payment_id) AND attribute_not_exists(#pending_version)", {}
+            )
 
     def release_payment(self, account_id: str, payment_id: str) -> None:
         self._finish(self._key(account_id, f"PAYMENT#{payment_id}"), {}, 1, clear_failure=False)
@@ -266,7 +279,16 @@ class SyncRecords:
         uncertain = "pending_until" in old
         return Claim("claimed", {**old, **values}, uncertain=uncertain)
 
-    def _finish(self, key: dict[str, Any], values: dict[str, Any], version: int, *, clear_failure: bool = True) -> None:
+    def _record_unclaimed(
+        self, key: dict[str, Any], values: dict[str, Any], condition: str, condition_values: dict[str, Any]
+    ) -> None:
+        try:
+            self._update(key, values, condition=condition, condition_values=condition_values)
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise StorageError("could not store a sync record") from exc
+
+    def _finish(self, key: dict[str, Any], values: dict[str, Any], version: int, *, clear_failure: bool = True) -> bool:
         removed = ["pending_version", "pending_until", *(CLEARED_FAILURE if clear_failure else ())]
         if clear_failure:
             removed.append("failed_version")
@@ -280,9 +302,10 @@ class SyncRecords:
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
-                # The claim expired and another invocation took over: its write wins.
-                return
+                # Not ours (any more): the claim expired and another invocation took over.
+                return False
             raise StorageError("could not store a sync record") from exc
+        return True
 
     def _update(
         self,

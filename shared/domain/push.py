@@ -242,7 +242,9 @@ class PushService:
                 tally.retried += 1
                 metrics.add_metric(name="EventsRetried", unit="Count", value=1)
         except StorageError:
-            logger.exception("could not hand a message on; it will be received again", extra={"code": outcome.code})
+            logger.exception(
+                "could not hand a message on; it will be received again", extra={"reason_code": outcome.code}
+            )
             return Outcome("retry", outcome.code, outcome.reason)
         if outcome.kind != "done":
             logger.info(
@@ -251,7 +253,7 @@ class PushService:
                     "message_id": message.message_id,
                     "account_id": message.account_id,
                     "outcome": outcome.kind,
-                    "code": outcome.code,
+                    "reason_code": outcome.code,
                     "reason": outcome.reason,
                 },
             )
