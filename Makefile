@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv lint format typecheck validate unit test demo local bench proof build deploy clean
+.PHONY: help venv lint format typecheck validate unit test demo local bench proof build deploy clean schemas
 
 help:
 	@echo "make demo      run the whole integration locally (moto + Xero sandbox) and print what happened"
@@ -56,6 +56,9 @@ bench: venv
 
 proof: venv
 	$(BIN)/python -m tests.proof
+
+schemas: venv
+	$(BIN)/python -m shared.models.events events/schema
 
 build: venv
 	$(BIN)/sam build --template-file template.yaml

@@ -55,6 +55,7 @@ class Settings(BaseModel):
     xero_app_secret_arn: str = Field(min_length=1, description='Secret holding {"client_id", "client_secret"}')
     connect_link_secret_arn: str = Field(min_length=1, description="Secret the platform signs connect links with")
     queue_url: str = ""
+    dead_letter_queue_url: str = ""
     alert_sender: str = ""
 
     # Xero endpoints: real Xero by default, the local sandbox when overridden
@@ -92,6 +93,10 @@ class Settings(BaseModel):
         default=False,
         description="Local stack and demo only: the sweep runs for its event's detail.now, not the schedule's time",
     )
+
+    queue_max_receives: int = Field(default=8, ge=1, description="The queue's maxReceiveCount")
+    xero_calls_per_minute: int = Field(default=55, ge=1, le=60, description="Budget per organisation (Xero: 60)")
+    xero_calls_per_day: int = Field(default=4900, ge=1, le=5000, description="Budget per organisation (Xero: 5,000)")
 
     @property
     def scopes(self) -> list[str]:

@@ -171,3 +171,21 @@ class RequestRefused(SyncError):
         super().__init__(message)
         self.code = code
         self.status = status
+
+
+# --- Syncing ---------------------------------------------------------------------------------
+
+
+class Rejected(SyncError):
+    """An event that cannot be synced until someone changes something.
+
+    ``code`` is stable (alerts, sync records, metrics); ``message`` says what is wrong in the owner's
+    words; ``fix`` says what to do about it. Xero's own messages, when Xero is the one refusing, are
+    in ``xero_messages``.
+    """
+
+    def __init__(self, code: str, message: str, fix: str, xero_messages: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.fix = fix
+        self.xero_messages = xero_messages or []

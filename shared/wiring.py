@@ -21,12 +21,16 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.mailer import Mailer
+    from shared.adapters.queue import InvoiceQueue
+    from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
     from shared.adapters.xero_cache import XeroReadCache
     from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
     from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
+    from shared.domain.push import PushService
+    from shared.domain.requeue import Requeue
     from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
 
@@ -143,6 +147,34 @@ def mailer() -> Mailer:
 
 
 @cached
+def push_service() -> PushService:
+    from shared.adapters.budget import CallBudget
+    from shared.domain.push import PushService
+
+    s = settings()
+    return PushService(
+        connections=connections(),
+        settings=account_settings(),
+        records=sync_records(),
+        tokens=token_manager(),
+        xero=xero(),
+        budget=CallBudget(
+            aws_client("dynamodb"), s.table_name, per_minute=s.xero_calls_per_minute, per_day=s.xero_calls_per_day
+        ),
+        queue=invoice_queue(),
+        alerts=alerts(),
+        max_receives=s.queue_max_receives,
+    )
+
+
+@cached
+def sync_records() -> SyncRecords:
+    from shared.adapters.sync_records import SyncRecords
+
+    return SyncRecords(aws_client("dynamodb"), settings().table_name)
+
+
+@cached
 def alerts() -> Alerts:
     from shared.adapters.alert_records import AlertRecords
     from shared.domain.alerts import Alerts
@@ -190,3 +222,18 @@ def management() -> ManagementService:
     from shared.domain.management import ManagementService
 
     return ManagementService(connections(), account_settings(), token_manager(), xero(), xero_cache(), disconnector())
+
+
+@cached
+def invoice_queue() -> InvoiceQueue:
+    from shared.adapters.queue import InvoiceQueue
+
+    s = settings()
+    return InvoiceQueue(aws_client("sqs"), s.queue_url, s.dead_letter_queue_url)
+
+
+@cached
+def requeue() -> Requeue:
+    from shared.domain.requeue import Requeue
+
+    return Requeue(sync_records(), invoice_queue())

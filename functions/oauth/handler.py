@@ -50,7 +50,18 @@ def callback() -> Response[str]:
         browser_binding=cookies.get(_cookie_name()),
     )
     metrics.add_metric(name="Connected", unit=MetricUnit.Count, value=1)
+    if connection.tenant_id is not None:
+        _release_parked(connection.account_id)
     return _connected_page(connection)
+
+
+def _release_parked(account_id: str) -> None:
+    """Events held while the account could not sync go back on the queue now that it can."""
+    try:
+        wiring.requeue().release_parked(account_id)
+    except SyncError:
+        # They stay parked; the next reconnect or organisation choice releases them.
+        logger.exception("could not release parked events", extra={"account_id": account_id})
 
 
 @app.exception_handler(OAuthRefused)  # type: ignore[untyped-decorator]

@@ -1,20 +1,57 @@
-"""Invoice push function. PLACEHOLDER until the invoice push issue lands.
+"""Invoice push function: SQS batches of platform events → Xero.
 
-It reports every message as failed, so SQS keeps them (and in time moves them to the DLQ): a
-placeholder must never acknowledge, and so lose, an event.
+The whole batch is worked out first (grouped per account, batched per Xero call) by
+:class:`shared.domain.push.PushService`; Powertools' ``BatchProcessor`` then reports as failed only
+the messages whose outcome is a retry, so SQS redelivers exactly those.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.observability import logger
+from shared import wiring
+from shared.domain.push import Message, message_from_record
+from shared.observability import logger, metrics
+
+IMPLEMENTED = True
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
+class Retry(Exception):
+    """This message is handed back to SQS for another receive."""
+
+
+@metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    records = event.get("Records", [])
-    logger.warning("invoice push not built yet: returning every message to the queue", extra={"count": len(records)})
-    return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records if "messageId" in r]}
+    messages = [message_from_record(record) for record in event.get("Records", [])]
+    metrics.add_metric(name="EventsReceived", unit="Count", value=len(messages))
+    by_id: dict[str, Message] = {m.message_id: m for m in messages}
+    tally = wiring.push_service().process(messages, lambda: context.get_remaining_time_in_millis() / 1000)
+    logger.info(
+        "batch done",
+        extra={
+            "messages": len(messages),
+            "pushed": tally.pushed,
+            "skipped": tally.skipped,
+            "failed": tally.failed,
+            "retried": tally.retried,
+            "deferred": tally.deferred,
+            "parked": tally.parked,
+            "xero_calls": tally.xero_calls,
+        },
+    )
+
+    def settle(record: SQSRecord) -> None:
+        message = by_id.get(record.message_id)
+        if message is None or message.outcome is None or message.outcome.kind == "retry":
+            raise Retry(message.outcome.code if message and message.outcome else "not processed")
+
+    response: dict[str, Any] = dict(
+        process_partial_response(event=event, record_handler=settle, processor=processor, context=context)
+    )
+    return response

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from shared.adapters.dynamo import account_pk, from_item, is_conditional_failure, to_attr
+from shared.adapters.dynamo import account_pk, from_item, is_conditional_failure, to_attr, update_arguments
 from shared.errors import StorageError
 from shared.models.connection import Connection, ConnectionStatus, Tenant, day
 
@@ -94,10 +93,8 @@ class ConnectionRepository:
                 **self._activity_values(now),
             }
             removed = ["status_reason", "refresh_lock_owner", "refresh_lock_until", "refresh_unanswered_at"]
-            if chosen is None:
-                removed.append("tenant_id")
             condition, cond_values = (
-                ("token_version = :seen", {":seen": to_attr(existing.token_version)})
+                ("token_version = :seen", {":seen": existing.token_version})
                 if existing
                 else ("attribute_not_exists(pk)", {})
             )
@@ -146,7 +143,7 @@ class ConnectionRepository:
             values,
             ["refresh_lock_owner", "refresh_lock_until", "refresh_unanswered_at"],
             "refresh_lock_owner = :owner",
-            {":owner": to_attr(owner)},
+            {":owner": owner},
             increment_version=True,
         )
 
@@ -158,7 +155,7 @@ class ConnectionRepository:
                 values,
                 ["refresh_lock_owner", "refresh_lock_until"],
                 "refresh_lock_owner = :owner",
-                {":owner": to_attr(owner)},
+                {":owner": owner},
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):
@@ -178,7 +175,7 @@ class ConnectionRepository:
         cond_values: dict[str, Any] = {}
         if owner is not None:
             condition += " AND refresh_lock_owner = :owner"
-            cond_values[":owner"] = to_attr(owner)
+            cond_values[":owner"] = owner
         values = {"status": status.value, "status_reason": reason, "status_changed_at": now.isoformat()}
         try:
             return self._update(
@@ -202,7 +199,7 @@ class ConnectionRepository:
                 self._activity_values(now),
                 [],
                 "#status = :connected AND (attribute_not_exists(last_active_on) OR last_active_on < :today)",
-                {":connected": to_attr(ConnectionStatus.CONNECTED.value), ":today": to_attr(today)},
+                {":connected": ConnectionStatus.CONNECTED.value, ":today": today},
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
@@ -229,27 +226,17 @@ class ConnectionRepository:
         *,
         increment_version: bool = False,
     ) -> Connection:
-        names = {f"#{k}": k for k in values} | {f"#{k}": k for k in removed}
-        names.setdefault("#status", "status")
-        sets = [f"#{k} = :{k}" for k in values if values[k] is not None]
-        attr_values = {f":{k}": to_attr(v) for k, v in values.items() if v is not None}
-        if increment_version:
-            sets.append("token_version = token_version + :one")
-            attr_values[":one"] = to_attr(1)
-        expression = ""
-        if sets:
-            expression += "SET " + ", ".join(sets)
-        if removed:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
-        used = set(re.findall(r"#\w+", f"{expression} {condition}"))
         answer = self._client.update_item(
             TableName=self._table,
             Key=self._key(account_id),
-            UpdateExpression=expression.strip(),
-            ConditionExpression=condition,
-            ExpressionAttributeNames={n: names[n] for n in used},
-            ExpressionAttributeValues=attr_values | cond_values,
             ReturnValues="ALL_NEW",
+            **update_arguments(
+                values,
+                removed=removed,
+                condition=condition,
+                condition_values=cond_values,
+                increments={"token_version": 1} if increment_version else None,
+            ),
         )
         return _connection(answer["Attributes"])
 

@@ -13,6 +13,8 @@ while connected, which puts them in the sparse ``SweepIndex`` that the daily swe
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +65,42 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "value") and isinstance(getattr(value, "value", None), bytes):  # boto3 Binary
         return bytes(value.value)
     return value
+
+
+def update_arguments(
+    values: dict[str, Any],
+    *,
+    removed: Iterable[str] = (),
+    condition: str | None = None,
+    condition_values: dict[str, Any] | None = None,
+    increments: dict[str, int] | None = None,
+) -> dict[str, Any]:
+    """UpdateItem arguments that SET ``values`` (None values are REMOVEd), REMOVE ``removed`` and ADD
+    ``increments``, every attribute name escaped, under an optional condition written with ``#name``
+    placeholders and ``:value`` names from ``condition_values``."""
+    gone = [*removed, *(k for k, v in values.items() if v is None)]
+    kept = {k: v for k, v in values.items() if v is not None}
+    parts = []
+    if kept or increments:
+        sets = [f"#{k} = :{k}" for k in kept]
+        sets += [f"#{k} = if_not_exists(#{k}, :zero) + :{k}" for k in increments or {}]
+        parts.append("SET " + ", ".join(sets))
+    if gone:
+        parts.append("REMOVE " + ", ".join(f"#{k}" for k in gone))
+    expression = " ".join(parts)
+    arguments: dict[str, Any] = {"UpdateExpression": expression}
+    names = set(re.findall(r"#(\w+)", f"{expression} {condition or ''}"))
+    arguments["ExpressionAttributeNames"] = {f"#{n}": n for n in names}
+    attr_values = {f":{k}": to_attr(v) for k, v in kept.items()}
+    attr_values |= {f":{k}": to_attr(v) for k, v in (increments or {}).items()}
+    if increments:
+        attr_values[":zero"] = to_attr(0)
+    attr_values |= {k: to_attr(v) for k, v in (condition_values or {}).items()}
+    if attr_values:
+        arguments["ExpressionAttributeValues"] = attr_values
+    if condition:
+        arguments["ConditionExpression"] = condition
+    return arguments
 
 
 def is_conditional_failure(exc: Exception) -> bool:

@@ -1,0 +1,52 @@
+"""moto's server and the Xero sandbox in a child process, so a benchmark measures only the service.
+
+``python -m benchmarks.servers`` prints one JSON line with both URLs and serves until its stdin
+closes; :func:`start_servers` runs it and returns the URLs.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+
+@contextmanager
+def start_servers() -> Iterator[dict[str, str]]:
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.servers"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        urls: dict[str, str] = json.loads(child.stdout.readline())
+        yield urls
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        child.wait(timeout=30)
+
+
+def _serve() -> None:
+    from moto.server import ThreadedMotoServer
+
+    from local.xero_sandbox import SandboxServer
+    from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from tests.conftest import CALLBACK_URL, free_port
+
+    port = free_port()
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    moto.start()
+    with SandboxServer() as sandbox:
+        sandbox.sandbox.state.add_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, {CALLBACK_URL})
+        print(json.dumps({"moto": f"http://127.0.0.1:{port}", "sandbox": sandbox.url}), flush=True)
+        sys.stdin.read()
+    moto.stop()
+
+
+if __name__ == "__main__":
+    _serve()

@@ -1,0 +1,136 @@
+"""Each Xero organisation's call budget, shared by every invocation through one DynamoDB item.
+
+Xero allows an organisation 60 calls in any minute, 5 at once and 5,000 a day. Every push
+invocation takes a token before each call from a bucket that refills at ``per_minute`` a minute
+and holds at most ``burst`` tokens, so no 60-second window can see more than ``per_minute + burst``
+calls whatever the number of concurrent invocations. A day counter stops short of the day limit,
+and a 429 (or a ``X-MinLimit-Remaining`` of 0) blocks the organisation until Xero's ``Retry-After``.
+
+The item is ``TENANT#<tenant id>`` / ``BUDGET``, updated with optimistic locking on its ``at``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from shared.adapters.dynamo import from_item, is_conditional_failure, to_attr, to_item
+from shared.errors import StorageError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+ATTEMPTS = 8
+
+
+class CallBudget:
+    def __init__(
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        *,
+        per_minute: int = 55,
+        burst: int = 5,
+        per_day: int = 4900,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._client = client
+        self._table = table_name
+        self._rate = per_minute / 60.0
+        self._burst = float(burst)
+        self._per_day = per_day
+        self._clock = clock
+
+    def take(self, tenant_id: str) -> float:
+        """Take one call from the budget: 0 when granted, else the seconds to wait before asking again."""
+        for _ in range(ATTEMPTS):
+            now = self._clock()
+            item = self._read(tenant_id)
+            wait = self._wait(item, now)
+            if wait > 0:
+                return wait
+            if self._write(tenant_id, item, now):
+                return 0.0
+        return 1.0 / self._rate  # heavy contention: back off for about one token's time
+
+    def block(self, tenant_id: str, seconds: float) -> None:
+        """No calls to this organisation for ``seconds`` (Xero said so), for every invocation."""
+        until = self._clock() + max(seconds, 1.0)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id),
+                UpdateExpression="SET blocked_until = :until, tokens = :zero",
+                ConditionExpression="attribute_not_exists(blocked_until) OR blocked_until < :until",
+                ExpressionAttributeValues={":until": to_attr(until), ":zero": to_attr(0)},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise StorageError(f"could not record the rate limit of organisation {tenant_id}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not record the rate limit of organisation {tenant_id}") from exc
+
+    def _wait(self, item: dict[str, Any], now: float) -> float:
+        blocked_until = float(item.get("blocked_until", 0))
+        if blocked_until > now:
+            return blocked_until - now
+        if item.get("day") == _day(now) and int(item.get("day_count", 0)) >= self._per_day:
+            tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            return (tomorrow + timedelta(days=1)).timestamp() - now
+        tokens = self._tokens(item, now)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self._rate
+
+    def _tokens(self, item: dict[str, Any], now: float) -> float:
+        if "at" not in item:
+            return self._burst
+        elapsed = max(0.0, now - float(item["at"]))
+        return min(self._burst, float(item.get("tokens", 0)) + elapsed * self._rate)
+
+    def _write(self, tenant_id: str, item: dict[str, Any], now: float) -> bool:
+        day = _day(now)
+        values = {
+            "pk": f"TENANT#{tenant_id}",
+            "sk": "BUDGET",
+            "tokens": round(self._tokens(item, now) - 1, 6),
+            "at": now,
+            "day": day,
+            "day_count": (int(item.get("day_count", 0)) if item.get("day") == day else 0) + 1,
+            "ttl": int(now) + 3 * 86400,
+        }
+        if "blocked_until" in item:
+            values["blocked_until"] = item["blocked_until"]
+        condition: dict[str, Any] = (
+            {"ConditionExpression": "#at = :seen", "ExpressionAttributeNames": {"#at": "at"}}
+            if "at" in item
+            else {"ConditionExpression": "attribute_not_exists(pk)"}
+        )
+        if "at" in item:
+            condition["ExpressionAttributeValues"] = {":seen": to_attr(item["at"])}
+        try:
+            self._client.put_item(TableName=self._table, Item=to_item(values), **condition)
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise StorageError(f"could not update the call budget of organisation {tenant_id}") from exc
+        except BotoCoreError as exc:
+            raise StorageError(f"could not update the call budget of organisation {tenant_id}") from exc
+        return True
+
+    def _read(self, tenant_id: str) -> dict[str, Any]:
+        try:
+            answer = self._client.get_item(TableName=self._table, Key=self._key(tenant_id), ConsistentRead=True)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not read the call budget of organisation {tenant_id}") from exc
+        return from_item(answer.get("Item", {}))
+
+    @staticmethod
+    def _key(tenant_id: str) -> dict[str, Any]:
+        return {"pk": to_attr(f"TENANT#{tenant_id}"), "sk": to_attr("BUDGET")}
+
+
+def _day(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).date().isoformat()

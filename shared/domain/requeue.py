@@ -1,0 +1,47 @@
+"""Putting events back on the invoice queue: parked events once an account can sync again, and the
+failed events of an invoice when its owner asks for a retry."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.adapters.queue import InvoiceQueue
+    from shared.adapters.sync_records import SyncRecords
+
+
+class Requeue:
+    def __init__(self, records: SyncRecords, queue: InvoiceQueue) -> None:
+        self._records = records
+        self._queue = queue
+
+    def release_parked(self, account_id: str) -> int:
+        """Re-queue every parked event of the account (after a reconnect or a finished setup).
+
+        Each event is sent before its parked copy is deleted: a failure in between can only send an
+        event twice, which the push's version checks make harmless.
+        """
+        released = 0
+        for item in self._records.parked(account_id):
+            self._queue.publish([str(item["body"])])
+            self._records.unpark(account_id, str(item["sk"]))
+            released += 1
+        if released:
+            logger.info("parked events released", extra={"account_id": account_id, "count": released})
+        return released
+
+    def retry_invoice(self, account_id: str, invoice_id: str) -> int:
+        """Re-queue the failed events of one invoice: its failed version and its failed payments."""
+        bodies: list[str] = []
+        record = self._records.invoice(account_id, invoice_id)
+        if record and record.get("state") == "failed" and record.get("last_event"):
+            bodies.append(str(record["last_event"]))
+        bodies += [
+            str(p["last_event"]) for p in self._records.payments_of(account_id, invoice_id) if p.get("last_event")
+        ]
+        if bodies:
+            self._queue.publish(bodies)
+            logger.info("invoice queued again", extra={"account_id": account_id, "invoice_id": invoice_id})
+        return len(bodies)

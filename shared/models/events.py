@@ -1,0 +1,221 @@
+"""The events the platform publishes to the invoice queue: the one definition of the contract.
+
+Every message body is one JSON object with an envelope (``type``, ``schema_version``, ``event_id``,
+``account_id``, ``occurred_at``) and a ``data`` object whose shape the type decides. Amounts are
+decimal strings or numbers, dates ``YYYY-MM-DD``. ``python -m shared.models.events`` writes the JSON
+Schemas to ``events/schema/``.
+
+Ordering: every invoice and contact snapshot carries a ``version`` that grows with each change on
+the platform; the service never lets an older version overwrite a newer one, so the platform may
+publish in any order and SQS may deliver in any order or more than once.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
+PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
+Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+# Xero's ContactNumber holds at most 50 characters: the platform's contact id goes there.
+ContactIdentifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+
+
+def _currency(value: str) -> str:
+    if len(value) != 3 or not value.isalpha():
+        raise ValueError("must be an ISO 4217 code such as NZD")
+    return value.upper()
+
+
+CurrencyCode = Annotated[str, AfterValidator(_currency)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Address(_Model):
+    kind: Literal["billing", "street"] = Field(default="billing", description="billing → Xero POBOX, street → STREET")
+    line1: str | None = Field(default=None, max_length=500)
+    line2: str | None = Field(default=None, max_length=500)
+    line3: str | None = Field(default=None, max_length=500)
+    line4: str | None = Field(default=None, max_length=500)
+    city: str | None = Field(default=None, max_length=255)
+    region: str | None = Field(default=None, max_length=255)
+    postal_code: str | None = Field(default=None, max_length=50)
+    country: str | None = Field(default=None, max_length=50)
+    attention_to: str | None = Field(default=None, max_length=255)
+
+
+class Contact(_Model):
+    """A customer or supplier, as a full snapshot. ``contact_id`` becomes Xero's ContactNumber."""
+
+    contact_id: ContactIdentifier
+    name: str = Field(min_length=1, max_length=255)
+    first_name: str | None = Field(default=None, max_length=255)
+    last_name: str | None = Field(default=None, max_length=255)
+    email: str | None = Field(default=None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    phone: str | None = Field(default=None, max_length=50)
+    tax_number: str | None = Field(default=None, max_length=50)
+    addresses: tuple[Address, ...] = Field(default=(), max_length=2)
+    is_supplier: bool = False
+    is_customer: bool = True
+
+
+class LineItem(_Model):
+    description: str = Field(min_length=1, max_length=4000)
+    quantity: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=4)]
+    unit_price: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4)]
+    discount_rate: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = Field(
+        default=None, description="Percent off the line, e.g. 10 for 10 %"
+    )
+    tax_id: str | None = Field(
+        default=None, max_length=128, description="The platform's tax rate id; mapped to a Xero TaxType per account"
+    )
+    item_code: str | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
+    account_code: str | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
+
+
+class AmountsAre(StrEnum):
+    TAX_EXCLUSIVE = "tax_exclusive"
+    TAX_INCLUSIVE = "tax_inclusive"
+    NO_TAX = "no_tax"
+
+
+class InvoiceStatus(StrEnum):
+    DRAFT = "draft"
+    SENT = "sent"
+    PAID = "paid"
+    VOID = "void"
+
+
+class Totals(_Model):
+    """The platform's own totals; the push refuses to send an invoice whose Xero totals would differ."""
+
+    subtotal: Money
+    total_tax: Money
+    total: Money
+
+
+class Invoice(_Model):
+    invoice_id: Identifier
+    number: str = Field(min_length=1, max_length=255)
+    version: int = Field(ge=1, description="Grows with every change on the platform")
+    status: InvoiceStatus
+    currency: CurrencyCode
+    issue_date: date
+    due_date: date | None = None
+    reference: str | None = Field(default=None, max_length=255)
+    amounts_are: AmountsAre = AmountsAre.TAX_EXCLUSIVE
+    contact: Contact
+    line_items: tuple[LineItem, ...] = Field(min_length=1, max_length=500)
+    totals: Totals | None = None
+
+    @model_validator(mode="after")
+    def _due_after_issue(self) -> Invoice:
+        if self.due_date is not None and self.due_date < self.issue_date:
+            raise ValueError("due_date is before issue_date")
+        return self
+
+
+class InvoiceRemoved(_Model):
+    invoice_id: Identifier
+    version: int = Field(ge=1)
+    number: str | None = Field(default=None, max_length=255)
+
+
+class Payment(_Model):
+    payment_id: Identifier
+    invoice_id: Identifier
+    amount: PositiveMoney
+    date: date
+    reference: str | None = Field(default=None, max_length=255)
+    kind: Literal["payment", "refund"] = Field(
+        default="payment", description="Refunds are refused with a clear reason until they are supported"
+    )
+
+
+class VersionedContact(Contact):
+    version: int = Field(ge=1)
+
+
+class _Envelope(_Model):
+    schema_version: Literal[1] = 1
+    event_id: Identifier = Field(description="Unique per event; the same event published twice is done once")
+    account_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
+    occurred_at: datetime
+
+
+class InvoiceUpserted(_Envelope):
+    type: Literal["invoice.upserted"]
+    data: Invoice
+
+
+class InvoiceVoided(_Envelope):
+    type: Literal["invoice.voided"]
+    data: InvoiceRemoved
+
+
+class InvoiceDeleted(_Envelope):
+    type: Literal["invoice.deleted"]
+    data: InvoiceRemoved
+
+
+class PaymentRecorded(_Envelope):
+    type: Literal["payment.recorded"]
+    data: Payment
+
+
+class ContactUpserted(_Envelope):
+    type: Literal["contact.upserted"]
+    data: VersionedContact
+
+
+Event = Annotated[
+    InvoiceUpserted | InvoiceVoided | InvoiceDeleted | PaymentRecorded | ContactUpserted,
+    Field(discriminator="type"),
+]
+EVENT: TypeAdapter[Event] = TypeAdapter(Event)
+EVENT_TYPES: dict[str, type[_Envelope]] = {
+    "invoice.upserted": InvoiceUpserted,
+    "invoice.voided": InvoiceVoided,
+    "invoice.deleted": InvoiceDeleted,
+    "payment.recorded": PaymentRecorded,
+    "contact.upserted": ContactUpserted,
+}
+
+
+def parse_event(body: str | bytes) -> Event:
+    """The event in an SQS message body; pydantic's ValidationError says exactly what is wrong."""
+    event: Event = EVENT.validate_json(body)
+    return event
+
+
+def json_schemas() -> dict[str, dict[str, Any]]:
+    schemas = {name: model.model_json_schema(mode="validation") for name, model in EVENT_TYPES.items()}
+    schemas["event"] = EVENT.json_schema(mode="validation")
+    return schemas
+
+
+def write_schemas(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in json_schemas().items():
+        path = folder / f"{name}.schema.json"
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written
+
+
+if __name__ == "__main__":  # pragma: no cover - `python -m shared.models.events [folder]`
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[2] / "events" / "schema"
+    for path in write_schemas(target):
+        print(path)

@@ -1,0 +1,112 @@
+"""The push as the tests drive it: a connected, configured account; SQS batches; the queue drained."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from functions.push import handler as push
+from local.xero_sandbox import SandboxServer
+from local.xero_sandbox.seed import NZ_TENANT
+from local.xero_sandbox.state import ConsentPolicy
+from shared import wiring
+from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
+from tests.support.events import FakeContext, sample
+from tests.support.flows import connect_account
+
+MESSAGES = Path(__file__).resolve().parents[2] / "events" / "messages"
+
+
+def message(sample_file: str, /, account_id: str = "acct-demo", **data: Any) -> dict[str, Any]:
+    """A sample message from ``events/messages`` for ``account_id``, with ``data`` fields replaced."""
+    body: dict[str, Any] = json.loads((MESSAGES / sample_file).read_text())
+    body["account_id"] = account_id
+    body["event_id"] = f"evt-{uuid.uuid4().hex[:12]}"
+    body["data"] = {**body["data"], **data}
+    return body
+
+
+def sqs_event(bodies: Iterable[dict[str, Any] | str], receive_count: int = 1) -> dict[str, Any]:
+    template = sample("push_sqs_batch.json")["Records"][0]
+    records = []
+    for body in bodies:
+        record = json.loads(json.dumps(template))
+        record["messageId"] = str(uuid.uuid4())
+        record["receiptHandle"] = f"receipt-{uuid.uuid4().hex}"
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        records.append(record)
+    return {"Records": records}
+
+
+def invoke(event: dict[str, Any], remaining_ms: int = 60_000) -> list[str]:
+    """Run the push handler; the ids it hands back to SQS."""
+    answer = push.lambda_handler(event, FakeContext(remaining_ms))
+    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+
+
+@dataclass
+class Org:
+    """What the sandbox's Xero organisation holds, read over its inspection endpoint."""
+
+    raw: dict[str, Any]
+    contacts: list[dict[str, Any]] = field(default_factory=list)
+    invoices: list[dict[str, Any]] = field(default_factory=list)
+    payments: list[dict[str, Any]] = field(default_factory=list)
+
+    def invoice(self, number: str) -> dict[str, Any]:
+        matches = [i for i in self.invoices if i.get("InvoiceNumber") == number]
+        assert len(matches) == 1, f"{len(matches)} invoices numbered {number}"
+        return matches[0]
+
+
+def org(sandbox: SandboxServer, tenant_id: str = NZ_TENANT) -> Org:
+    raw = httpx.get(f"{sandbox.url}/_sandbox/orgs/{tenant_id}", timeout=10).json()
+    return Org(raw, raw.get("contacts", []), raw.get("invoices", []), raw.get("payments", []))
+
+
+def configure(env: dict[str, str], sandbox: SandboxServer, account_id: str = "acct-demo") -> AccountSettings:
+    """Connect ``account_id`` to the NZ organisation and set what the push needs."""
+    sandbox.sandbox.state.consent = ConsentPolicy(tenant_ids=[NZ_TENANT])
+    result = connect_account(env, account_id)
+    assert result.callback is not None
+    assert result.callback["statusCode"] in (200, 302), result.callback.get("body")
+    bank = next(a for a in sandbox.sandbox.state.organisations[NZ_TENANT].accounts if a["Code"] == "090")
+    settings = AccountSettings(
+        account_id=account_id,
+        payment_account=PaymentAccount(account_id=bank["AccountID"], code="090", name=bank["Name"], type="BANK"),
+        sales_account_code="200",
+        tax_mappings={
+            "gst-15": TaxMapping(platform_tax_id="gst-15", tax_type="OUTPUT2"),
+            "zero": TaxMapping(platform_tax_id="zero", tax_type="ZERORATED"),
+        },
+        default_tax_type="NONE",
+    )
+    repo = wiring.account_settings()
+    current = repo.get(account_id)
+    return repo.save(settings.model_copy(update={"version": current.version}), now=datetime.now(UTC))
+
+
+def dead_letters(env: dict[str, str]) -> list[dict[str, Any]]:
+    client = boto3.client("sqs")
+    answer = client.receive_message(
+        QueueUrl=env["DEAD_LETTER_QUEUE_URL"], MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )
+    return [dict(m) for m in answer.get("Messages", [])]
+
+
+def queued(env: dict[str, str]) -> dict[str, int]:
+    client = boto3.client("sqs")
+    attributes = client.get_queue_attributes(
+        QueueUrl=env["QUEUE_URL"],
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed"],
+    )["Attributes"]
+    return {k: int(v) for k, v in attributes.items()}
