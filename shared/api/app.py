@@ -9,10 +9,10 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from shared.api import management
+from shared.api import management, sync
 from shared.api.errors import register_error_handlers
 
-ROUTERS: list[APIGatewayHttpRouter] = [management.router]
+ROUTERS: list[APIGatewayHttpRouter] = [management.router, sync.router]
 OPENAPI_PATH = "/v1/openapi.json"
 TITLE = "Xero invoice sync: management API"
 VERSION = "1.0.0"

@@ -50,7 +50,10 @@ def get_organisations(account_id: AccountId) -> api.OrganisationsView:
 def put_organisation(account_id: AccountId, body: Annotated[api.ChooseOrganisation, Body()]) -> api.OrganisationChoice:
     """Only an organisation granted at consent can be chosen. Choosing a different one clears the
     settings that were checked against the previous one."""
-    return _service().choose_organisation(account_id, body.tenant_id)
+    choice = _service().choose_organisation(account_id, body.tenant_id)
+    # Events parked while no organisation was chosen can go now.
+    wiring.requeue().release_parked(account_id)
+    return choice
 
 
 @router.get(f"{ACCOUNT}/payment-accounts", summary="Accounts payments can go to", tags=TAGS, responses=READ_ERRORS)

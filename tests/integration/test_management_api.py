@@ -81,6 +81,9 @@ def test_openapi_document_is_served_lists_every_route_and_is_valid(api):
         ("GET", f"{account}/settings"),
         ("PATCH", f"{account}/settings"),
         ("POST", f"{account}/disconnect"),
+        ("GET", f"{account}/invoices/{{invoice_id}}/sync"),
+        ("GET", f"{account}/sync-failures"),
+        ("POST", f"{account}/invoices/{{invoice_id}}/retry"),
     }
     assert answer.body["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 

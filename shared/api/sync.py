@@ -1,0 +1,153 @@
+"""Routes of the push's results: an invoice's sync record, the account's recent failures, and a retry.
+
+The push writes the records (:mod:`shared.adapters.sync_records`); these routes read them and queue
+failed events again. A retry sends the invoice's last failed event (and its failed payments) back to
+the queue, where the usual version checks make it harmless if it has meanwhile been synced.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared import wiring
+from shared.api.errors import responses
+from shared.errors import RequestRefused, UnknownAccount
+
+router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+
+ACCOUNT = "/v1/accounts/<account_id>"
+AccountId = Annotated[str, Path(min_length=1, max_length=128, description="The platform's id of the account")]
+InvoiceId = Annotated[str, Path(min_length=1, max_length=128, description="The platform's id of the invoice")]
+TAGS = ["Sync status"]
+
+
+class SyncFailureView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    code: str = Field(description="Stable failure code, e.g. unmapped_tax, xero_validation")
+    message: str
+    fix: str = Field(description="What the owner can do about it")
+    xero_messages: list[str] = Field(default_factory=list, description="Xero's own validation messages")
+    failed_at: str | None = None
+    failed_version: int | None = None
+
+
+class InvoiceSyncView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    number: str | None = None
+    state: str = Field(description="synced, failed, or pending (a push is under way)")
+    last_version: int | None = Field(default=None, description="The newest version Xero holds")
+    xero_invoice_id: str | None = None
+    xero_status: str | None = None
+    total: float | None = None
+    amount_due: float | None = None
+    last_pushed_at: str | None = None
+    skipped_count: int = Field(default=0, description="Older versions received after a newer one and ignored")
+    failure: SyncFailureView | None = None
+
+
+class FailureItem(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    payment_id: str | None = None
+    number: str | None = None
+    failure: SyncFailureView
+
+
+class FailuresView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    failures: list[FailureItem]
+
+
+class RetryAnswer(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    invoice_id: str
+    queued: int = Field(description="Events sent back to the queue (the invoice and its failed payments)")
+
+
+@router.get(
+    f"{ACCOUNT}/invoices/<invoice_id>/sync", summary="An invoice's sync status", tags=TAGS, responses=responses(404)
+)
+def get_invoice_sync(account_id: AccountId, invoice_id: InvoiceId) -> InvoiceSyncView:
+    _known(account_id)
+    record = wiring.sync_records().invoice(account_id, invoice_id)
+    if record is None:
+        raise RequestRefused("unknown_invoice", f"No event for invoice {invoice_id} has been received.", status=404)
+    return invoice_view(record)
+
+
+@router.get(f"{ACCOUNT}/sync-failures", summary="Recent sync failures", tags=TAGS, responses=responses(404))
+def get_failures(
+    account_id: AccountId, limit: Annotated[int, Query(ge=1, le=200, description="How many, newest first")] = 50
+) -> FailuresView:
+    _known(account_id)
+    items = wiring.sync_records().failures(account_id, limit=limit)
+    return FailuresView(
+        failures=[
+            FailureItem(
+                invoice_id=str(item.get("invoice_id", "")),
+                payment_id=item.get("payment_id"),
+                number=item.get("number"),
+                failure=failure_view(item),
+            )
+            for item in items
+        ]
+    )
+
+
+@router.post(
+    f"{ACCOUNT}/invoices/<invoice_id>/retry",
+    summary="Send a failed invoice again",
+    tags=TAGS,
+    responses=responses(404, 409, 503, success="Queued"),
+)
+def post_retry(account_id: AccountId, invoice_id: InvoiceId) -> RetryAnswer:
+    """Queues the invoice's last failed event and its failed payments again (after the owner fixed the
+    cause, e.g. mapped the tax rate). 409 ``nothing_to_retry`` when nothing of it has failed."""
+    _known(account_id)
+    queued = wiring.requeue().retry_invoice(account_id, invoice_id)
+    if queued == 0:
+        raise RequestRefused("nothing_to_retry", f"Nothing of invoice {invoice_id} has failed.", status=409)
+    return RetryAnswer(invoice_id=invoice_id, queued=queued)
+
+
+def invoice_view(record: dict[str, Any]) -> InvoiceSyncView:
+    state = "pending" if record.get("pending_version") else str(record.get("state", "pending"))
+    return InvoiceSyncView(
+        invoice_id=str(record["invoice_id"]),
+        number=record.get("number"),
+        state=state,
+        last_version=record.get("last_version"),
+        xero_invoice_id=record.get("xero_invoice_id"),
+        xero_status=record.get("xero_status"),
+        total=record.get("total"),
+        amount_due=record.get("amount_due"),
+        last_pushed_at=record.get("last_pushed_at"),
+        skipped_count=int(record.get("skipped_count", 0)),
+        failure=failure_view(record) if record.get("error_code") else None,
+    )
+
+
+def failure_view(record: dict[str, Any]) -> SyncFailureView:
+    return SyncFailureView(
+        code=str(record.get("error_code", "")),
+        message=str(record.get("error_message", "")),
+        fix=str(record.get("error_fix", "")),
+        xero_messages=list(record.get("xero_messages") or []),
+        failed_at=record.get("failed_at"),
+        failed_version=record.get("failed_version"),
+    )
+
+
+def _known(account_id: str) -> None:
+    if wiring.connections().get(account_id) is None:
+        raise UnknownAccount(f"Account {account_id} has never connected Xero.")
