@@ -171,7 +171,7 @@ class Demo:
             help_text = _field(body, "help")
             raise Failed(f"no payment-enabled account: {help_text}")
         chosen = next((a for a in accounts if _field(a, "type") == "BANK"), accounts[0])
-        self.call("PUT", "/payment-account", {"account_id": _field(chosen, "account_id")})
+        self.call("PUT", "/payment-account", {"account_id": _field(chosen, "xero_account_id", "account_id")})
         self.n.say(f"chosen: {_field(chosen, 'code')} {_field(chosen, 'name')}")
 
     def map_tax_rates(self) -> None:
@@ -264,16 +264,18 @@ class Demo:
         letters = self.stack.dead_letters()
         self.n.say(f"{len(letters)} message(s)")
         for letter in letters:
-            # The count carries over from the invoice queue; listing the DLQ received it once more.
-            received = int(letter.get("Attributes", {}).get("ApproximateReceiveCount", "1")) - 1
-            self.n.say(f"  {letter['Body'][:120]}  (received {received} times from the invoice queue)")
+            attributes = letter.get("MessageAttributes", {})
+            code = attributes.get("failure_code", {}).get("StringValue", "?")
+            reason = attributes.get("failure_reason", {}).get("StringValue", "")
+            event = _event_summary(letter["Body"])
+            self.n.say(f"  {event}: {code}: {reason[:160]}")
         if not letters:
             return
         failures = _items(self.call("GET", "/sync-failures"), "failures", "items")
+        self.n.say(f"sync failures listed by the management API: {len(failures)}")
         for failure in failures:
-            self.n.say(
-                f"  reason for {_field(failure, 'invoice_id')}: {_field(failure, 'code')}: {_field(failure, 'message')}"
-            )
+            detail = _field(failure, "failure") or failure
+            self.n.say(f"  {_field(failure, 'invoice_id')}: {_field(detail, 'code')}; fix: {_field(detail, 'fix')}")
 
     def show_emails(self, since: int | None = None, title: str = "Emails sent") -> None:
         if since is None:
@@ -364,6 +366,16 @@ def _items(body: Any, *keys: str) -> list[dict[str, Any]]:
             return [item for item in body[key] if isinstance(item, dict)]
     lists = [v for v in body.values() if isinstance(v, list)]
     return [item for item in lists[0] if isinstance(item, dict)] if len(lists) == 1 else []
+
+
+def _event_summary(body: str) -> str:
+    try:
+        event = json.loads(body)
+        data = event.get("data") or {}
+        name = data.get("number") or data.get("payment_id") or data.get("contact_id") or data.get("invoice_id")
+        return f"{event.get('type')} {name}"
+    except (ValueError, AttributeError):
+        return "a malformed message"
 
 
 def _field(item: Any, *names: str) -> Any:
