@@ -12,6 +12,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.observability import logger
 
+# The proof suite runs its checks of the real push only once this module no longer says it is the placeholder.
+IMPLEMENTED = False
+
 
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
