@@ -1,9 +1,9 @@
 """``python -m tests.proof``: start the stack, run every scenario, print the table; exit 1 if an invariant failed.
 
-    python -m tests.proof                 # full size (make proof)
-    python -m tests.proof --short         # the size make test runs
-    python -m tests.proof --only tokens   # some scenarios (repeat --only)
-    python -m tests.proof --verbose       # every invariant, not only the failed ones
+python -m tests.proof                 # full size (make proof)
+python -m tests.proof --short         # the size make test runs
+python -m tests.proof --only tokens   # some scenarios (repeat --only)
+python -m tests.proof --verbose       # every invariant, not only the failed ones
 """
 
 from __future__ import annotations

@@ -56,9 +56,9 @@ class Tally:
     events: int = 0  # requests, calls or messages the scenario put through the service
     duplicates: int = 0  # anything Xero (or the store) holds twice that it should hold once
     lost: int = 0  # events that ended neither where they belong nor in the DLQ with a reason
-    faults: int = 0  # faults the sandbox injected (its own count)
+    faults: int = 0  # faults the sandbox injected (its own count; measured around each scenario)
     retries: int = 0  # calls repeated after a fault
-    emails: int = 0  # emails SES accepted
+    emails: int = 0  # emails SES accepted (measured around each scenario)
     refusals: int = 0  # requests the service refused (4xx, or an error it raised on purpose)
     secrets: int = 0  # tokens or secrets found where they must never be
 
@@ -173,6 +173,7 @@ def scenario(name: str, title: str, *, final: bool = False) -> Callable[[Scenari
 
 def run_scenario(spec: Scenario, stack: ProofStack, size: Size) -> Outcome:
     run = Run(stack=stack, size=size)
+    meters = stack.meters()
     started = time.perf_counter()
     skipped = None
     try:
@@ -187,9 +188,13 @@ def run_scenario(spec: Scenario, stack: ProofStack, size: Size) -> Outcome:
             passed=False,
             detail=redact_text(f"{type(exc).__name__}: {exc} (at {where.filename}:{where.lineno})"),
         )
+    seconds = time.perf_counter() - started
+    after = stack.meters()
+    run.tally.emails += after["emails"] - meters["emails"]
+    run.tally.faults += after["faults"] - meters["faults"]
     if skipped is None and not run.checks:
         run.check("stated at least one invariant", passed=False, detail="a scenario that checks nothing proves nothing")
-    return Outcome(spec, run.tally, run.checks, run.notes, time.perf_counter() - started, skipped)
+    return Outcome(spec, run.tally, run.checks, run.notes, seconds, skipped)
 
 
 def run_suite(stack: ProofStack, size: Size, only: Iterable[str] | None = None) -> Report:
@@ -227,7 +232,9 @@ def render(report: Report) -> str:
     out.append(f"invariants: {passed} held, {failed} failed")
     for outcome in report.outcomes:
         for check in outcome.failures:
-            out.append(f"  FAILED {outcome.scenario.name}: {check.name}" + (f" ({check.detail})" if check.detail else ""))
+            out.append(
+                f"  FAILED {outcome.scenario.name}: {check.name}" + (f" ({check.detail})" if check.detail else "")
+            )
         if outcome.skipped is not None:
             out.append(f"  skipped {outcome.scenario.name}: {outcome.skipped}")
         out += [f"  note {outcome.scenario.name}: {note}" for note in outcome.notes]

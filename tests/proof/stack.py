@@ -284,6 +284,10 @@ class ProofStack:
             ExpressionAttributeValues={":at": {"N": str(expires_at)}},
         )
 
+    def meters(self) -> dict[str, int]:
+        """What the framework counts for every scenario, before and after it: emails sent, faults injected."""
+        return {"emails": len(self.emails()), "faults": self.control.faults_injected()}
+
     def emails(self) -> list[str]:
         """Every email SES accepted during this run, as text (sender, recipients, subject, body)."""
         return [_email_text(message) for message in _ses_messages()[self._ses_seen :]]

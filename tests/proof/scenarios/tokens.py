@@ -130,7 +130,6 @@ def _refresh_answer_lost(run: Run, callers: int) -> None:
     failed = errors(results)
     stack.evidence.errors.extend(f"{type(e).__name__}: {e}" for e in failed)
     run.tally.events += callers
-    run.tally.faults += faults
     run.tally.retries += max(refreshed - 1, 0)
     run.check("the refresh's answer was dropped once", faults == 1, f"{faults} faults")
     run.check(
