@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import warnings
+from pathlib import Path
 
 from tests.proof.framework import FULL, SCENARIOS, SHORT, render, render_checks, run_suite
 from tests.proof.stack import ProofStack
@@ -23,11 +24,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--short", action="store_true", help="the small size make test runs")
     parser.add_argument("--only", action="append", choices=sorted(SCENARIOS), help="run only this scenario")
     parser.add_argument("--verbose", action="store_true", help="print every invariant")
+    parser.add_argument("--logs", type=Path, help="write the service's log lines (JSON, redacted) to this file")
     args = parser.parse_args(argv)
     # moto and botocore still call datetime.utcnow(); not the service's code, and not the proof's concern.
     warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"(moto|botocore)\b")
     with ProofStack() as stack:
         report = run_suite(stack, SHORT if args.short else FULL, args.only)
+        if args.logs:
+            args.logs.write_text(stack.evidence.log_text())
     print(render(report))
     if args.verbose:
         print()

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import logging
 import os
 import threading
 import time
@@ -30,6 +29,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from local.apigw import HttpApi
 from local.aws_resources import LocalResources, create_resources
+from local.moto_server import MotoServer
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from shared import wiring
@@ -199,7 +199,7 @@ class ProofStack:
         self._exit.close()
 
     def _start(self) -> None:
-        self.moto_endpoint = self._given_moto or self._exit.enter_context(_moto_server())
+        self.moto_endpoint = self._given_moto or self._exit.enter_context(MotoServer()).url
         self._exit.enter_context(_environment(AWS_ENVIRONMENT | {"AWS_ENDPOINT_URL": self.moto_endpoint}))
         self.resources = create_resources(prefix=f"proof{uuid.uuid4().hex[:8]}")
         self.sandbox = self._exit.enter_context(SandboxServer())
@@ -307,20 +307,6 @@ def _email_text(message: Any) -> str:
     parts = [getattr(message, name, "") for name in ("source", "subject", "body", "raw_data")]
     parts.append(json.dumps(getattr(message, "destinations", {}), default=str))
     return "\n".join(str(p) for p in parts if p)
-
-
-@contextlib.contextmanager
-def _moto_server() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.stop()
 
 
 @contextlib.contextmanager
