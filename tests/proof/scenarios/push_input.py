@@ -12,11 +12,8 @@ with ``IMPLEMENTED = False`` and fails every message) the scenario is skipped wi
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
-import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,12 +23,11 @@ from hypothesis import strategies as st
 from tests.proof.explore import Exploration, explore
 from tests.proof.framework import Run, scenario
 from tests.proof.stack import ProofStack
-from tests.support.events import FakeContext
+from tests.support.events import FakeContext, sqs_record
 
 # Event types the platform publishes (issue 5's contract); the push's models are the authority.
 KNOWN_EVENT_TYPES = ("invoice.upserted", "invoice.voided", "invoice.deleted", "payment.recorded", "contact.upserted")
 SQS_MAX_BYTES = 256 * 1024
-QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:proof-InvoiceQueue"
 
 GoodMessages = Callable[[ProofStack, int], list[str]]
 GOOD_MESSAGE_FACTORIES: list[GoodMessages] = []
@@ -95,27 +91,6 @@ def bad_bodies() -> st.SearchStrategy[str]:
         unknown_type.map(json.dumps),
         huge,
     )
-
-
-def sqs_record(body: str, message_id: str | None = None) -> dict[str, Any]:
-    """One record of an SQS event, as Lambda delivers it."""
-    now = str(int(time.time() * 1000))
-    return {
-        "messageId": message_id or str(uuid.uuid4()),
-        "receiptHandle": uuid.uuid4().hex,
-        "body": body,
-        "attributes": {
-            "ApproximateReceiveCount": "1",
-            "SentTimestamp": now,
-            "SenderId": "AIDAEXAMPLE",
-            "ApproximateFirstReceiveTimestamp": now,
-        },
-        "messageAttributes": {},
-        "md5OfBody": hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest(),
-        "eventSource": "aws:sqs",
-        "eventSourceARN": QUEUE_ARN,
-        "awsRegion": "us-east-1",
-    }
 
 
 @dataclass(frozen=True)
