@@ -47,7 +47,12 @@ def test_a_registered_planned_benchmark_is_no_longer_listed_as_pending(monkeypat
     benchmark("drain", "drain time")(lambda quick: [])
     after = render([Figure("x", "a figure", 1.5, "ms")], quick=False)
 
+    benchmark("push", "the push under load", covers=("xero-calls", "cpu"))(lambda quick: [])
+    covered = render([], quick=False)
+
     assert f"drain: {PLANNED['drain']}" in before
     assert "drain:" not in after
+    assert "xero-calls:" not in covered
+    assert "rate-limits:" in covered
     assert "a figure" in after
     assert "1.50" in after

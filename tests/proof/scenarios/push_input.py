@@ -25,7 +25,8 @@ from tests.proof.framework import Run, scenario
 from tests.proof.stack import ProofStack
 from tests.support.events import FakeContext, sqs_record
 
-# Event types the platform publishes (issue 5's contract); the push's models are the authority.
+# Event types of the platform's contract (the push's event models are the authority): {type, schema_version,
+# event_id, account_id, occurred_at, data}.
 KNOWN_EVENT_TYPES = ("invoice.upserted", "invoice.voided", "invoice.deleted", "payment.recorded", "contact.upserted")
 SQS_MAX_BYTES = 256 * 1024
 
@@ -68,15 +69,20 @@ def bad_bodies() -> st.SearchStrategy[str]:
     known_with_wrong_types = st.fixed_dictionaries(
         {
             "type": st.sampled_from(KNOWN_EVENT_TYPES),
-            "version": st.one_of(WRONG_TYPES, st.text(max_size=5)),
+            "schema_version": st.one_of(WRONG_TYPES, st.text(max_size=5)),
+            "event_id": WRONG_TYPES,
             "account_id": WRONG_TYPES,
-            "invoice": st.one_of(WRONG_TYPES, st.text(max_size=20)),
-            "payment": WRONG_TYPES,
-            "contact": WRONG_TYPES,
+            "occurred_at": st.one_of(WRONG_TYPES, st.text(max_size=20)),
+            "data": st.one_of(WRONG_TYPES, st.text(max_size=20), st.dictionaries(st.text(max_size=12), WRONG_TYPES)),
         }
     )
     unknown_type = st.fixed_dictionaries(
-        {"type": st.text(max_size=30).filter(lambda t: t not in KNOWN_EVENT_TYPES), "account_id": st.text(max_size=20)},
+        {
+            "type": st.text(max_size=30).filter(lambda t: t not in KNOWN_EVENT_TYPES),
+            "schema_version": st.just(1),
+            "event_id": st.text(max_size=20),
+            "account_id": st.text(max_size=20),
+        },
         optional={"data": JSON_VALUES},
     )
     huge = st.tuples(st.sampled_from(KNOWN_EVENT_TYPES), st.integers(100_000, SQS_MAX_BYTES - 200)).map(
