@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m benchmarks`` (``make bench``) prints every figure; ``--quick`` is a smoke run."""

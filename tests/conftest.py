@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from local.aws_resources import LocalResources, create_resources
+from local.moto_server import MotoServer
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from shared import wiring
@@ -50,13 +51,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
+    # local.moto_server: moto's server with DynamoDB's conditional writes atomic again (plain moto races).
+    with MotoServer() as server:
+        yield server.url
 
 
 @pytest.fixture

@@ -133,4 +133,30 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
                 ]
             )
 
+    _inspection_routes(bp, state)
     return bp
+
+
+def _inspection_routes(bp: Blueprint, state: SandboxState) -> None:
+    """What the sandbox issued, so a scan can look for it anywhere; and revocation as a user does it at Xero."""
+
+    @bp.get("/issued")
+    def issued() -> Any:
+        with state.lock:
+            return jsonify(
+                {
+                    "refresh_tokens": sorted(state.refresh_tokens),
+                    "access_token_ids": sorted(state.access_tokens),
+                    "authorization_codes": sorted(state.codes),
+                    "grant_ids": sorted(state.grants),
+                    "client_secrets": sorted(app.client_secret for app in state.apps.values()),
+                }
+            )
+
+    @bp.post("/grants/<grant_id>/revoke")
+    def revoke(grant_id: str) -> Any:
+        with state.lock:
+            if grant_id not in state.grants:
+                return jsonify({"error": "unknown grant"}), 404
+            state.revoke_grant(grant_id)
+        return jsonify({"grant_id": grant_id, "revoked": True})

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
+import time
+import uuid
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -60,3 +63,26 @@ class FakeContext(LambdaContext):
 
     def get_remaining_time_in_millis(self) -> int:  # type: ignore[override]
         return self._remaining_ms
+
+
+def sqs_record(
+    body: str, message_id: str | None = None, *, queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:InvoiceQueue"
+) -> dict[str, Any]:
+    """One record of an SQS event, as Lambda delivers it to the push function."""
+    now = str(int(time.time() * 1000))
+    return {
+        "messageId": message_id or str(uuid.uuid4()),
+        "receiptHandle": uuid.uuid4().hex,
+        "body": body,
+        "attributes": {
+            "ApproximateReceiveCount": "1",
+            "SentTimestamp": now,
+            "SenderId": "AIDAEXAMPLE",
+            "ApproximateFirstReceiveTimestamp": now,
+        },
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(body.encode("utf-8", "surrogatepass")).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": "us-east-1",
+    }
