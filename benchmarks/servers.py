@@ -32,7 +32,11 @@ def start_servers() -> Iterator[dict[str, str]]:
 
 
 def _serve() -> None:
+    import logging
+
     from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
 
     from local.xero_sandbox import SandboxServer
     from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET

@@ -10,7 +10,6 @@ Parts of the service that are not built yet are reported as ``skipped: <why>``, 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import re
 import sys
@@ -204,11 +203,6 @@ class Demo:
         files = sorted(self.messages_dir.glob("*.json")) if self.messages_dir.is_dir() else []
         if not files:
             raise Skip(f"no sample messages in {_relative(self.messages_dir)}/ yet")
-        if push_is_placeholder():
-            raise Skip(
-                "the invoice push is still a placeholder (functions/push/handler.py): it would only return"
-                f" every message to the queue; {len(files)} sample message(s) not published"
-            )
         for path in files:
             self.stack.publish(path.read_text().strip())
             self.n.say(f"published {path.name}")
@@ -296,20 +290,10 @@ class Demo:
             mark = self.stack.mailbox.mark()
             moment = today + timedelta(days=days)
             result = self.stack.run_sweep(moment)
-            if isinstance(result, dict) and result.get("implemented") is False:
-                raise Skip("the inactivity sweep is still a placeholder (functions/sweep/handler.py)")
             self.n.say(f"sweep on {moment.date()} (+{days} days): {json.dumps(result, default=str)}")
             self.show_emails(since=mark)
         body = self.call("GET", "/connection")
         self.n.say(f"connection status now: {_field(body, 'status')}")
-
-
-def push_is_placeholder() -> bool:
-    """True while functions/push/handler.py is the placeholder that fails every message."""
-    module = importlib.import_module("functions.push.handler")
-    if hasattr(module, "IMPLEMENTED"):
-        return not module.IMPLEMENTED
-    return "PLACEHOLDER" in (module.__doc__ or "")
 
 
 def run_demo(

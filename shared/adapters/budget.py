@@ -25,6 +25,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 ATTEMPTS = 8
+EPSILON = 1e-4
+MIN_WAIT = 0.05
 
 
 class CallBudget:
@@ -34,7 +36,7 @@ class CallBudget:
         table_name: str,
         *,
         per_minute: int = 55,
-        burst: int = 5,
+        burst: int = 3,
         per_day: int = 4900,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -82,7 +84,8 @@ class CallBudget:
             tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             return (tomorrow + timedelta(days=1)).timestamp() - now
         tokens = self._tokens(item, now)
-        return 0.0 if tokens >= 1 else (1 - tokens) / self._rate
+        # A hair under one token (rounding in storage) counts as one; otherwise wait at least 50 ms.
+        return 0.0 if tokens >= 1 - EPSILON else max((1 - tokens) / self._rate, MIN_WAIT)
 
     def _tokens(self, item: dict[str, Any], now: float) -> float:
         if "at" not in item:
@@ -95,7 +98,7 @@ class CallBudget:
         values = {
             "pk": f"TENANT#{tenant_id}",
             "sk": "BUDGET",
-            "tokens": round(self._tokens(item, now) - 1, 6),
+            "tokens": max(0.0, round(self._tokens(item, now) - 1, 6)),
             "at": now,
             "day": day,
             "day_count": (int(item.get("day_count", 0)) if item.get("day") == day else 0) + 1,

@@ -76,7 +76,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 OutcomeKind = Literal["done", "retry", "defer", "park", "dead"]
 PER_CALL = 50
-LOOKUP_PER_CALL = 40
+LOOKUP_PER_CALL = 80  # ContactNumber=="…" OR …: about 2 KB of where clause
 INVOICE_PARAMS = {"summarizeErrors": "false", "unitdp": "4"}
 ELEMENT_PARAMS = {"summarizeErrors": "false"}
 NAME_TAKEN = "already assigned to another contact"

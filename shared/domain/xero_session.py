@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from shared.adapters.xero import WriteMethod, XeroClient
     from shared.domain.tokens import Access, TokenManager
 
-MINUTE_BLOCK = 60
+# Xero says no calls are left this minute: its window rolls, so a short pause frees the next call.
+MINUTE_BLOCK = 5
 
 
 class OutOfBudget(SyncError):

@@ -30,8 +30,11 @@ def test_the_quick_benchmark_run_prints_every_figure():
     assert "first boto3 client (dynamodb) (median)" in figures
     assert "tracemalloc peak, 100 messages" in figures
     assert all(re.search(r"\s\d[\d,]*\.\d+\s+(ms|MiB)\b", row) for row in rows), "every figure is a number"
-    assert "placeholder push" in done.stdout, "today's memory figure says what it measured"
-    assert "not measured yet" in done.stdout
+    assert "the push against a local stack" in done.stdout, "the memory figure says what it measured"
+    assert "not measured yet" not in done.stdout, "every planned figure is measured"
+    push_rows = [line for line in done.stdout.splitlines() if line.startswith("push ")]
+    assert any("Xero calls for 100 invoices" in row for row in push_rows)
+    assert any("drain 500 invoices (sandbox clock)" in row for row in push_rows)
 
 
 def test_p90_is_the_nearest_rank():

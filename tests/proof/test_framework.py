@@ -236,30 +236,36 @@ def test_bad_bodies_cover_every_kind_of_bad_message():
     assert {"not json", "huge", "known type, wrong fields", "unknown type", "other json"} <= kinds
 
 
-def test_the_push_check_runs_against_todays_handler_and_catches_a_push_that_fails_everything(
-    monkeypatch: pytest.MonkeyPatch,
+def test_the_push_check_passes_the_real_push_and_catches_one_that_fails_everything(
+    monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]
 ):
-    """The placeholder fails every message: fine for batches of bad ones, caught once good ones are mixed in."""
-    bad_only = explore(
+    """Bad messages go to the DLQ with their reason or back to the queue; a good one is never failed."""
+    from tests.support.push import message
+
+    good = json.dumps(message("02-invoice-draft.json", account_id="acct-unknown"))  # parked, not failed
+    seen = explore(
         st.lists(push_input.bad_bodies(), min_size=1, max_size=5),
-        lambda bodies, s: push_input.probe_batch(bodies, [], s),
+        lambda bodies, s: push_input.probe_batch(bodies, [good], s),
         size=SHORT,
-        short=15,
-        full=15,
+        short=10,
+        full=10,
     )
-    mixed = explore(
+    assert seen.failure is None
+    assert push_input.push_implemented()
+
+    def fail_everything(records: list[dict[str, Any]]) -> Any:
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in records]}
+
+    monkeypatch.setattr(push_input, "invoke_push", fail_everything)
+    caught = explore(
         st.lists(push_input.bad_bodies(), min_size=1, max_size=3),
-        lambda bodies, s: push_input.probe_batch(bodies, ['{"type":"invoice.upserted"}'], s),
+        lambda bodies, s: push_input.probe_batch(bodies, [good], s),
         size=SHORT,
         short=5,
         full=5,
     )
-
-    assert bad_only.failure is None
-    assert bad_only.counters["messages"] == bad_only.counters["failed"]
-    assert mixed.failure is not None
-    assert "good messages failed with the bad ones" in mixed.failure
-    assert not push_input.push_implemented()
+    assert caught.failure is not None
+    assert "good messages failed with the bad ones" in caught.failure
 
 
 def test_main_prints_the_table_and_exits_1_when_an_invariant_fails(

@@ -6,8 +6,10 @@ strings, unknown event types. Batches mix them with good messages when the push 
 factory for those (:func:`good_push_messages`), and the property is that the batch response names
 exactly the bad ones.
 
-The check applies to the real push. While ``functions.push.handler`` is the placeholder (it says so
-with ``IMPLEMENTED = False`` and fails every message) the scenario is skipped with that reason.
+A bad message "fails alone" when the response names it for another receive, or when the push moved
+it to the dead-letter queue itself with a ``failure_code`` and ``failure_reason`` (what the push does
+with a message no retry can fix). The check is skipped while ``functions.push.handler`` says it is a
+placeholder (``IMPLEMENTED = False``).
 """
 
 from __future__ import annotations
@@ -105,21 +107,51 @@ class BatchVerdict:
     failed: int
 
 
-def judge_batch(answer: Any, bad_ids: set[str], good_ids: set[str]) -> BatchVerdict:
-    """A partial batch response naming every bad message and no good one."""
+def judge_batch(
+    answer: Any, bad_ids: set[str], good_ids: set[str], dead_lettered: set[str] | None = None
+) -> BatchVerdict:
+    """A partial batch response naming every bad message that was not moved to the dead-letter queue
+    (with its reason), and no good one."""
     if not isinstance(answer, dict) or not isinstance(answer.get("batchItemFailures"), list):
         return BatchVerdict("the answer is not a batchItemFailures response", 0)
     failures = answer["batchItemFailures"]
     if not all(isinstance(f, dict) and isinstance(f.get("itemIdentifier"), str) for f in failures):
         return BatchVerdict("a batch item failure has no itemIdentifier", len(failures))
     named = {f["itemIdentifier"] for f in failures}
+    dead = dead_lettered or set()
     if named - bad_ids - good_ids:
         return BatchVerdict("the response names messages that were not in the batch", len(named))
-    if bad_ids - named:
-        return BatchVerdict(f"{len(bad_ids - named)} bad messages were acknowledged (lost)", len(named))
-    if named & good_ids:
-        return BatchVerdict(f"{len(named & good_ids)} good messages failed with the bad ones", len(named))
-    return BatchVerdict(None, len(named))
+    if bad_ids - named - dead:
+        return BatchVerdict(f"{len(bad_ids - named - dead)} bad messages were acknowledged (lost)", len(named))
+    if (named | dead) & good_ids:
+        return BatchVerdict(f"{len((named | dead) & good_ids)} good messages failed with the bad ones", len(named))
+    return BatchVerdict(None, len(named | (dead & bad_ids)))
+
+
+def dead_letter_ids() -> set[str]:
+    """Messages the push moved to the dead-letter queue (taken off it), by their original message id;
+    only those with a recorded reason count."""
+    import os
+
+    import boto3
+
+    url = os.environ.get("DEAD_LETTER_QUEUE_URL")
+    if not url:
+        return set()
+    sqs = boto3.client("sqs")
+    found: set[str] = set()
+    while True:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+        messages = answer.get("Messages", [])
+        if not messages:
+            return found
+        for message in messages:
+            attributes = message.get("MessageAttributes", {})
+            if attributes.get("failure_code") and attributes.get("failure_reason"):
+                found.add(attributes["original_message_id"]["StringValue"])
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        )
 
 
 def invoke_push(records: list[dict[str, Any]]) -> Any:
@@ -137,7 +169,7 @@ def probe_batch(bodies: list[str], good: list[str], seen: Exploration) -> str | 
         answer = invoke_push(batch)
     except Exception as exc:  # the property: no body makes the handler raise
         return f"the push handler raised {type(exc).__name__}"
-    verdict = judge_batch(answer, {r["messageId"] for r in bad}, {r["messageId"] for r in fine})
+    verdict = judge_batch(answer, {r["messageId"] for r in bad}, {r["messageId"] for r in fine}, dead_letter_ids())
     seen.count("messages", len(batch))
     seen.count("failed", verdict.failed)
     return verdict.problem
@@ -161,3 +193,11 @@ def push_bad_input(run: Run) -> None:
         seen.failure is None,
         seen.failure or "",
     )
+
+
+@good_push_messages
+def invoices_of_a_configured_account(stack: ProofStack, count: int) -> list[str]:
+    from tests.proof.accounts import configured_account, invoice_body
+
+    account = configured_account(stack, f"acct-good-{random.Random(count).randrange(10**6):06d}")
+    return [invoice_body(account, n) for n in range(count)]

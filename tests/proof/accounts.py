@@ -1,0 +1,58 @@
+"""Accounts the proof's scenarios push for: connected to one sandbox organisation and configured."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from local.xero_sandbox.seed import NZ_TENANT
+from shared import wiring
+from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
+from tests.proof.stack import ProofStack
+
+MESSAGES = Path(__file__).resolve().parents[2] / "events" / "messages"
+
+
+def configured_account(stack: ProofStack, account_id: str, tenant_id: str = NZ_TENANT) -> str:
+    """Connect ``account_id`` to ``tenant_id`` only, and set its payment account, sales account and tax map."""
+    stack.control.consent(tenant_ids=[tenant_id])
+    answer = stack.connect_account(account_id)
+    if answer.status_code not in (200, 302):
+        raise AssertionError(f"connecting {account_id} answered {answer.status_code}")
+    access = wiring.token_manager().access(account_id)
+    accounts = wiring.xero().get(access.access_token, tenant_id, "Accounts")["Accounts"]
+    bank = next(a for a in accounts if a["Type"] == "BANK" and a.get("Status") == "ACTIVE")
+    repo = wiring.account_settings()
+    current = repo.get(account_id)
+    tax = next(a["TaxType"] for a in accounts if a.get("Code") == "200")
+    settings = AccountSettings(
+        account_id=account_id,
+        payment_account=PaymentAccount(account_id=bank["AccountID"], code=bank.get("Code"), type="BANK"),
+        sales_account_code="200",
+        tax_mappings={"gst-15": TaxMapping(platform_tax_id="gst-15", tax_type=tax)},
+        default_tax_type=tax,
+        version=current.version,
+    )
+    repo.save(settings, now=datetime.now(UTC))
+    return account_id
+
+
+def invoice_body(account_id: str, n: int, *, version: int = 1, status: str = "sent", **changes: Any) -> str:
+    """A valid ``invoice.upserted`` message, numbered ``n``, without totals (Xero's own rates apply)."""
+    body: dict[str, Any] = json.loads((MESSAGES / "03-invoice-sent.json").read_text())
+    data = body["data"]
+    data.pop("totals", None)
+    data.update(
+        invoice_id=f"inv-{n}",
+        number=f"P-{account_id[-6:]}-{n:05d}",
+        version=version,
+        status=status,
+        reference=f"v{version}",
+        **changes,
+    )
+    data["contact"] = {**data["contact"], "contact_id": f"cus-{n % 25}", "name": f"Customer {n % 25}"}
+    body.update(account_id=account_id, event_id=f"evt-{uuid.uuid4().hex[:16]}")
+    return json.dumps(body)
