@@ -105,13 +105,14 @@ class SyncRecords:
                 key,
                 values,
                 "(attribute_not_exists(#last_version) OR #last_version < :v)"
-                " AND attribute_not_exists(#pending_version)",
-                {":v": version},
+                " AND (attribute_not_exists(#pending_until) OR #pending_until < :now)",
+                {":v": version, ":now": int(now.timestamp())},
             )
 
     def release_invoice(self, account_id: str, invoice_id: str, version: int) -> None:
-        """Give a claim back untouched (the event will be retried)."""
-        self._finish(self._key(account_id, f"INVOICE#{invoice_id}"), {}, version, clear_failure=False)
+        """Give a claim back for a retry, as an expired claim: whatever was sent may have reached Xero,
+        so the next attempt looks in Xero before it creates anything."""
+        self._expire(self._key(account_id, f"INVOICE#{invoice_id}"), version)
 
     def note_skipped(self, account_id: str, invoice_id: str, version: int, now: datetime) -> None:
         """An older version arrived after a newer one was pushed: counted, never sent."""
@@ -192,11 +193,16 @@ class SyncRecords:
         key = self._key(account_id, f"PAYMENT#{payment_id}")
         if not self._finish(key, values, 1, clear_failure=False):
             self._record_unclaimed(
-                key, values, "attribute_not_exists(#xero_payment_id) AND attribute_not_exists(#pending_version)", {}
+                key,
+                values,
+                "attribute_not_exists(#xero_payment_id)"
+                " AND (attribute_not_exists(#pending_until) OR #pending_until < :now)",
+                {":now": int(now.timestamp())},
             )
 
     def release_payment(self, account_id: str, payment_id: str) -> None:
-        self._finish(self._key(account_id, f"PAYMENT#{payment_id}"), {}, 1, clear_failure=False)
+        """As :meth:`release_invoice`: the next attempt first looks for the payment in Xero."""
+        self._expire(self._key(account_id, f"PAYMENT#{payment_id}"), 1)
 
     def payments_of(self, account_id: str, invoice_id: str) -> list[dict[str, Any]]:
         """Failed payment records of an invoice (for the retry route)."""
@@ -287,6 +293,18 @@ class SyncRecords:
         except ClientError as exc:
             if not is_conditional_failure(exc):
                 raise StorageError("could not store a sync record") from exc
+
+    def _expire(self, key: dict[str, Any], version: int) -> None:
+        try:
+            self._update(
+                key,
+                {"pending_until": 0},
+                condition="#pending_version = :claimed",
+                condition_values={":claimed": version},
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise StorageError("could not release a sync record") from exc
 
     def _finish(self, key: dict[str, Any], values: dict[str, Any], version: int, *, clear_failure: bool = True) -> bool:
         removed = ["pending_version", "pending_until", *(CLEARED_FAILURE if clear_failure else ())]

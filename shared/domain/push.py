@@ -855,7 +855,9 @@ class AccountPush:
                     self._fail(message, _refused("payment", f"of invoice {event.data.invoice_id}", messages))
 
     def _payable(self, message: Message, event: PaymentRecorded, invoice: dict[str, Any]) -> bool:
+        """Whether the payment can go now; if not, the message's outcome says what happens to it."""
         status = invoice.get("xero_status")
+        payment = event.data.payment_id
         if invoice.get("xero_invoice_id") and status in ("AUTHORISED", "PAID"):
             return True
         if status in ("VOIDED", "DELETED"):
@@ -863,21 +865,28 @@ class AccountPush:
                 message,
                 Rejected(
                     "invoice_voided",
-                    f"Payment {event.data.payment_id} was not synced: its invoice is {status} in Xero.",
+                    f"Payment {payment} was not synced: its invoice is {status} in Xero.",
                     "Record the payment against the invoice that replaced it.",
                 ),
             )
-        elif invoice.get("xero_invoice_id") and status in ("DRAFT", "SUBMITTED"):
+        elif invoice.get("state") == "failed" and not invoice.get("xero_invoice_id"):
             self._fail(
                 message,
                 Rejected(
-                    "invoice_not_approved",
-                    f"Payment {event.data.payment_id} was not synced: its invoice is still a draft in Xero.",
-                    "Send (approve) the invoice on the platform; then retry the payment.",
+                    "invoice_not_synced",
+                    f"Payment {payment} was not synced because its invoice could not be: "
+                    f"{invoice.get('error_message', 'see the invoice')}",
+                    "Fix the invoice and retry it: its payments are retried with it.",
                 ),
             )
+        elif invoice.get("xero_invoice_id"):
+            # A draft in Xero: the platform's "sent" may still be on its way.
+            message.finish(Outcome("retry", "invoice_not_approved", "its invoice is still a draft in Xero", 60))
+        elif invoice.get("pending_version"):
+            # The invoice is being pushed, or waits for a retry: wait without spending a receive.
+            message.finish(Outcome("defer", "invoice_pending", "its invoice is on its way to Xero", 60))
         else:
-            # The invoice has not reached Xero yet (events can arrive in any order): wait for it.
+            # No event for the invoice yet (events arrive in any order): wait for it, boundedly.
             message.finish(Outcome("retry", "invoice_not_synced", "its invoice has not reached Xero yet", 60))
         return False
 

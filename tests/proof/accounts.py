@@ -18,7 +18,13 @@ MESSAGES = Path(__file__).resolve().parents[2] / "events" / "messages"
 
 def configured_account(stack: ProofStack, account_id: str, tenant_id: str = NZ_TENANT) -> str:
     """Connect ``account_id`` to ``tenant_id`` only, and set its payment account, sales account and tax map."""
-    stack.control.consent(tenant_ids=[tenant_id])
+    # A business of its own: its own Xero user, who grants this one organisation.
+    from local.xero_sandbox.state import ConsentPolicy
+
+    state = stack.sandbox.sandbox.state
+    with state.lock:
+        user = state.add_user(f"owner@{account_id}.example")
+        state.consent = ConsentPolicy(tenant_ids=[tenant_id], user_id=user.user_id)
     answer = stack.connect_account(account_id)
     if answer.status_code not in (200, 302):
         raise AssertionError(f"connecting {account_id} answered {answer.status_code}")

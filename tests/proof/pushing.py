@@ -1,0 +1,209 @@
+"""What the push scenarios share: many organisations, the push with its waits compressed, a pool of
+concurrent "Lambda containers" draining the real (moto) queue, and the checks on what Xero holds.
+
+Waits are compressed, never skipped: a deferral or a backoff still hides the message for a while (at
+most ``MAX_WAIT`` real seconds), so messages still come back late and out of order as they would.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.xero_sandbox.seed import NZ_TENANT
+from shared import wiring
+from tests.proof.accounts import configured_account
+from tests.proof.stack import ProofStack
+from tests.support.events import FakeContext
+
+MAX_WAIT = 1
+
+
+def add_organisations(stack: ProofStack, count: int) -> list[str]:
+    """``count`` organisations like the NZ demo company, each with its own tenant id."""
+    state = stack.sandbox.sandbox.state
+    template = state.organisations[NZ_TENANT]
+    tenants = []
+    with state.lock:
+        for n in range(count):
+            tenant_id = str(uuid.UUID(int=uuid.UUID(NZ_TENANT).int + n + 1))
+            org = copy.deepcopy(template)
+            org.tenant_id = tenant_id
+            org.name = f"Proof Company {n + 1:02d}"
+            org.contacts, org.invoices, org.payments, org.invoice_numbers = {}, {}, {}, {}
+            org.stats.clear()
+            state.organisations[tenant_id] = org
+            tenants.append(tenant_id)
+    return tenants
+
+
+def accounts_for(stack: ProofStack, tenants: list[str], prefix: str) -> dict[str, str]:
+    """One configured platform account per organisation: account id → tenant id."""
+    return {configured_account(stack, f"{prefix}-{n:02d}", tenant): tenant for n, tenant in enumerate(tenants)}
+
+
+@contextlib.contextmanager
+def compressed_waits() -> Iterator[None]:
+    """The push's queue delays and backoffs, and its Xero timeout, shortened for the proof."""
+    from shared.adapters.queue import InvoiceQueue
+
+    original_publish, original_back_off = InvoiceQueue.publish, InvoiceQueue.back_off
+
+    def publish(self: InvoiceQueue, bodies: list[str], *, delay: int = 0, deferrals: int = 0) -> int:
+        return original_publish(self, bodies, delay=min(delay, MAX_WAIT), deferrals=deferrals)
+
+    def back_off(self: InvoiceQueue, receipt_handle: str, seconds: int) -> None:
+        original_back_off(self, receipt_handle, min(seconds, MAX_WAIT))
+
+    previous = os.environ.get("HTTP_TIMEOUT_SECONDS")
+    os.environ["HTTP_TIMEOUT_SECONDS"] = "1"
+    InvoiceQueue.publish = publish  # type: ignore[method-assign]
+    InvoiceQueue.back_off = back_off  # type: ignore[method-assign]
+    wiring.reset()
+    try:
+        yield
+    finally:
+        InvoiceQueue.publish = original_publish  # type: ignore[method-assign]
+        InvoiceQueue.back_off = original_back_off  # type: ignore[method-assign]
+        if previous is None:
+            os.environ.pop("HTTP_TIMEOUT_SECONDS", None)
+        else:
+            os.environ["HTTP_TIMEOUT_SECONDS"] = previous
+        wiring.reset()
+
+
+def publish(bodies: list[str]) -> None:
+    sqs = boto3.client("sqs")
+    url = os.environ["QUEUE_URL"]
+    for start in range(0, len(bodies), 10):
+        entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
+
+
+@dataclass
+class Drained:
+    invocations: int = 0
+    messages: int = 0
+    handed_back: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
+    """Concurrent invocations of the push handler, each on its own batch, until the queue is empty."""
+    from functions.push import handler
+
+    sqs = boto3.client("sqs")
+    url = os.environ["QUEUE_URL"]
+    result = Drained()
+    lock = threading.Lock()
+    started = time.monotonic()
+    deadline = started + timeout
+
+    def pending() -> int:
+        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return sum(int(v) for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages"))
+
+    def worker() -> None:
+        idle = 0
+        while time.monotonic() < deadline and idle < 4:
+            answer = sqs.receive_message(
+                QueueUrl=url,
+                MaxNumberOfMessages=batch,
+                WaitTimeSeconds=0,
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            )
+            messages = answer.get("Messages", [])
+            if not messages:
+                idle = idle + 1 if pending() == 0 else 0
+                time.sleep(0.1)
+                continue
+            idle = 0
+            event = {"Records": [_record(dict(m)) for m in messages]}
+            try:
+                failed = {
+                    f["itemIdentifier"]
+                    for f in handler.lambda_handler(event, FakeContext(120_000))["batchItemFailures"]
+                }
+            except Exception as exc:  # a crash is a finding: the whole batch comes back
+                with lock:
+                    result.errors.append(f"{type(exc).__name__}: {exc}")
+                continue
+            done = [m for m in messages if m["MessageId"] not in failed]
+            if done:
+                sqs.delete_message_batch(
+                    QueueUrl=url,
+                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
+                )
+            with lock:
+                result.invocations += 1
+                result.messages += len(messages)
+                result.handed_back += len(failed)
+
+    threads = [threading.Thread(target=worker, name=f"container-{n}") for n in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.seconds = time.monotonic() - started
+    if pending():
+        result.errors.append(f"the queue still holds {pending()} messages after {timeout:.0f} s")
+    return result
+
+
+def _record(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": message.get("Attributes", {}),
+        "messageAttributes": {
+            k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
+            for k, v in message.get("MessageAttributes", {}).items()
+        },
+        "eventSource": "aws:sqs",
+    }
+
+
+def dead_letters() -> list[dict[str, Any]]:
+    """Every message on the dead-letter queue (left there)."""
+    sqs = boto3.client("sqs")
+    url = os.environ["DEAD_LETTER_QUEUE_URL"]
+    seen: dict[str, dict[str, Any]] = {}
+    while True:
+        answer = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=60, MessageAttributeNames=["All"]
+        )
+        messages = answer.get("Messages", [])
+        if not messages:
+            return list(seen.values())
+        for message in messages:
+            seen[message["MessageId"]] = dict(message)
+
+
+def xero_invoices(stack: ProofStack, tenant_id: str) -> list[Any]:
+    org = stack.sandbox.sandbox.state.organisations[tenant_id]
+    with stack.sandbox.sandbox.state.lock:
+        return list(org.invoices.values())
+
+
+def xero_payments(stack: ProofStack, tenant_id: str) -> list[Any]:
+    org = stack.sandbox.sandbox.state.organisations[tenant_id]
+    with stack.sandbox.sandbox.state.lock:
+        return [p for p in org.payments.values() if p.status != "DELETED"]
+
+
+def event_of(body: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(body)
+    return loaded
