@@ -131,21 +131,26 @@ class ConnectionRepository:
             raise StorageError(f"could not lock the tokens of account {account_id}") from exc
         return True
 
-    def store_refreshed(self, account_id: str, *, owner: str, tokens: EncryptedTokens) -> Connection:
-        """Store rotated tokens and release the lock, only if this caller still holds it."""
+    def store_refreshed(self, account_id: str, *, owner: str, tokens: EncryptedTokens, version: int) -> Connection:
+        """Store rotated tokens and release the lock: if this caller still holds it, or if nobody has
+        stored newer tokens since ``version`` (the lock ran out during a slow refresh, yet these are
+        the tokens Xero rotated to last, and losing them would lose the connection)."""
         values = {
             "access_token_ct": tokens.access_token_ct,
             "refresh_token_ct": tokens.refresh_token_ct,
             "access_expires_at": tokens.access_expires_at,
         }
-        return self._update(
-            account_id,
-            values,
-            ["refresh_lock_owner", "refresh_lock_until", "refresh_unanswered_at"],
-            "refresh_lock_owner = :owner",
-            {":owner": owner},
-            increment_version=True,
-        )
+        try:
+            return self._update(
+                account_id,
+                values,
+                ["refresh_lock_owner", "refresh_lock_until", "refresh_unanswered_at"],
+                "refresh_lock_owner = :owner OR token_version = :version",
+                {":owner": owner, ":version": version},
+                increment_version=True,
+            )
+        except ClientError as exc:
+            raise StorageError(f"could not store the refreshed tokens of account {account_id}") from exc
 
     def release_lock(self, account_id: str, *, owner: str, unanswered_at: int | None = None) -> None:
         values = {"refresh_unanswered_at": unanswered_at} if unanswered_at is not None else {}

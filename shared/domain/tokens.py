@@ -140,7 +140,12 @@ class TokenManager:
         except Exception:
             self._repo.release_lock(account_id, owner=self._owner)
             raise
-        stored = self._repo.store_refreshed(account_id, owner=self._owner, tokens=self.encrypt(account_id, tokens))
+        stored = self._repo.store_refreshed(
+            account_id,
+            owner=self._owner,
+            tokens=self.encrypt(account_id, tokens),
+            version=connection.token_version,
+        )
         logger.info("tokens refreshed", extra={"account_id": account_id, "token_version": stored.token_version})
         return Access(access_token=tokens.access_token.get_secret_value(), connection=stored)
 

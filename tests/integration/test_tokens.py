@@ -200,3 +200,24 @@ def test_no_token_secret_or_code_appears_in_any_log_line(service_env, resources,
     for secret in secrets:
         assert secret not in logs
     assert "eyJ" not in logs, "no JWT (access or id token) in any log line"
+
+
+def test_rotated_tokens_are_kept_when_the_lock_ran_out_but_nobody_stored_newer_ones(connected, resources):
+    from shared.adapters.connections import EncryptedTokens
+    from shared.errors import StorageError
+
+    repo = ConnectionRepository(boto3.client("dynamodb"), resources.table_name, InactivityPolicy())
+    before = repo.get(ACCOUNT)
+    assert before is not None
+    now = int(time.time())
+    assert repo.try_lock_refresh(ACCOUNT, owner="slow", now=now, seconds=1, version=before.token_version)
+    # The lock runs out while "slow" waits for Xero; another container takes it over.
+    assert repo.try_lock_refresh(ACCOUNT, owner="other", now=now + 2, seconds=60, version=before.token_version)
+    tokens = EncryptedTokens(access_token_ct=b"a", refresh_token_ct=b"r", access_expires_at=now + 1800)
+
+    stored = repo.store_refreshed(ACCOUNT, owner="slow", tokens=tokens, version=before.token_version)
+
+    assert stored.token_version == before.token_version + 1
+    # The other container's refresh (with the old refresh token) must not overwrite them.
+    with pytest.raises(StorageError):
+        repo.store_refreshed(ACCOUNT, owner="other", tokens=tokens, version=before.token_version)

@@ -16,18 +16,23 @@ from tests.proof.stack import ProofStack
 MESSAGES = Path(__file__).resolve().parents[2] / "events" / "messages"
 
 
-def configured_account(stack: ProofStack, account_id: str, tenant_id: str = NZ_TENANT) -> str:
-    """Connect ``account_id`` to ``tenant_id`` only, and set its payment account, sales account and tax map."""
-    # A business of its own: its own Xero user, who grants this one organisation.
+def connect_business(stack: ProofStack, account_id: str, tenant_ids: list[str] | None = None) -> None:
+    """Connect ``account_id`` as a business of its own: its own Xero user, so its own grant (revoking it
+    touches no other account), granting ``tenant_ids`` (None: every organisation)."""
     from local.xero_sandbox.state import ConsentPolicy
 
     state = stack.sandbox.sandbox.state
     with state.lock:
         user = state.add_user(f"owner@{account_id}.example")
-        state.consent = ConsentPolicy(tenant_ids=[tenant_id], user_id=user.user_id)
+        state.consent = ConsentPolicy(tenant_ids=tenant_ids, user_id=user.user_id)
     answer = stack.connect_account(account_id)
     if answer.status_code not in (200, 302):
         raise AssertionError(f"connecting {account_id} answered {answer.status_code}")
+
+
+def configured_account(stack: ProofStack, account_id: str, tenant_id: str = NZ_TENANT) -> str:
+    """Connect ``account_id`` to ``tenant_id`` only, and set its payment account, sales account and tax map."""
+    connect_business(stack, account_id, [tenant_id])
     access = wiring.token_manager().access(account_id)
     accounts = wiring.xero().get(access.access_token, tenant_id, "Accounts")["Accounts"]
     bank = next(a for a in accounts if a["Type"] == "BANK" and a.get("Status") == "ACTIVE")

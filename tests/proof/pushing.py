@@ -136,9 +136,13 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
                     f["itemIdentifier"]
                     for f in handler.lambda_handler(event, FakeContext(120_000))["batchItemFailures"]
                 }
-            except Exception as exc:  # a crash is a finding: the whole batch comes back
+            except Exception as exc:  # a crash is a finding: the whole batch comes back (soon, here)
                 with lock:
                     result.errors.append(f"{type(exc).__name__}: {exc}")
+                for message in messages:
+                    sqs.change_message_visibility(
+                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=MAX_WAIT
+                    )
                 continue
             done = [m for m in messages if m["MessageId"] not in failed]
             if done:

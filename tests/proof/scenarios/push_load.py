@@ -275,6 +275,8 @@ def revoked_connection_parks_and_asks_once(run: Run, revoked: RevokedConnection)
         pushing.publish(bodies[2:])
         pushing.drain(workers=1)
     parked = wiring.sync_records().parked(revoked.account_id)
-    emails = [e for e in stack.emails()[before:] if "reconnect" in e.lower()]
+    owner = f"owner@{revoked.account_id}.example"
+    emails = [e for e in stack.emails()[before:] if owner in e]
+    reconnect = [e for e in emails if "Reconnect Xero" in e]
     run.check(f"the revoked account's events are parked ({len(parked)} of 3)", len(parked) == 3)
-    run.check(f"one reconnect email ({len(emails)})", len(emails) == 1)
+    run.check(f"one email to its owner, asking to reconnect ({len(emails)})", len(emails) == len(reconnect) == 1)

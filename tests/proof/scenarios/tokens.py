@@ -17,6 +17,7 @@ from shared import wiring
 from shared.domain.tokens import Access, TokenManager
 from shared.errors import ConnectionUnavailable, SyncError, XeroAuthLost
 from shared.models.xero import jwt_claims
+from tests.proof.accounts import connect_business
 from tests.proof.framework import Run, scenario
 
 EXPIRING = "proof-tokens-expiring"
@@ -74,12 +75,12 @@ def tokens(run: Run) -> None:
     callers = run.size.pick(short=12, full=50)
     _expiring_token(run, callers)
     _refresh_answer_lost(run, callers)
-    _revoked_grant(run, callers)  # last: the sandbox's grant belongs to its one user, shared by these accounts
+    _revoked_grant(run, callers)
 
 
 def _expiring_token(run: Run, callers: int) -> None:
     stack = run.stack
-    stack.connect_account(EXPIRING)
+    connect_business(stack, EXPIRING)
     before = wiring.token_manager().access(EXPIRING)
     stack.set_access_expiry(EXPIRING, int(time.time()) + 30)  # inside the refresh margin: about to expire
     token_calls = stack.control.token_calls()
@@ -116,7 +117,7 @@ def _expiring_token(run: Run, callers: int) -> None:
 def _refresh_answer_lost(run: Run, callers: int) -> None:
     """Xero rotates the token, then the answer is lost: the holder retries with the same refresh token."""
     stack = run.stack
-    stack.connect_account(DROPPED)
+    connect_business(stack, DROPPED)
     stack.set_access_expiry(DROPPED, int(time.time()) - 5)
     token_calls, injected = stack.control.token_calls(), stack.control.faults_injected()
     stack.control.faults([{"kind": "drop", "path": "/connect/token", "times": 1}])
@@ -142,7 +143,7 @@ def _refresh_answer_lost(run: Run, callers: int) -> None:
 
 def _revoked_grant(run: Run, callers: int) -> None:
     stack = run.stack
-    stack.connect_account(REVOKED)
+    connect_business(stack, REVOKED)
     grant_id = str(jwt_claims(wiring.token_manager().access(REVOKED).access_token)["global_session_id"])
     stack.control.revoke_grant(grant_id)
     stack.set_access_expiry(REVOKED, int(time.time()) - 5)
