@@ -3,7 +3,9 @@
 :class:`SigV4Verifier` is the ``authorize`` hook of :class:`local.apigw.HttpApi`: it recomputes the
 request's Signature Version 4 with botocore for the caller's credentials and accepts the request
 only when the signatures match, the scope names this region and ``execute-api``, and the request
-is less than five minutes old. It then answers the caller as ``requestContext.authorizer.iam``.
+is less than five minutes old, and only when the caller's IAM policy allows ``execute-api:Invoke`` on
+the route's resource (``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``,
+IAM wildcards). It then answers the caller as ``requestContext.authorizer.iam``.
 :class:`SignedClient` is the other side: what the platform backend does, a SigV4-signed request.
 """
 
@@ -46,6 +48,11 @@ class Caller:
     session_token: str | None = None
     arn: str = "arn:aws:iam::123456789012:user/platform-backend"
     user_id: str = "AIDALOCALPLATFORMBACKEND"
+    # The execute-api:Invoke resources its IAM policy allows, with IAM's wildcards (* and ?).
+    invoke_resources: tuple[str, ...] = ("*",)
+
+    def may_invoke(self, resource: str) -> bool:
+        return any(_iam_pattern(allowed).fullmatch(resource) for allowed in self.invoke_resources)
 
     @property
     def credentials(self) -> Credentials:
@@ -75,9 +82,11 @@ class SigV4Verifier:
         service: str = SERVICE,
         clock: Callable[[], float] = time.time,
         max_skew_seconds: int = MAX_SKEW_SECONDS,
+        api_arn: str = "",
     ) -> None:
         self._callers = {c.access_key: c for c in callers}
         self._region = region
+        self._api_arn = api_arn or f"arn:aws:execute-api:{region}:123456789012:local/$default"
         self._service = service
         self._clock = clock
         self._skew = max_skew_seconds
@@ -136,7 +145,19 @@ class SigV4Verifier:
         expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
         if not hmac.compare_digest(expected, found["signature"]):
             return None, "signature does not match"
+        resource = f"{self._api_arn}/{method}{path}"
+        if not caller.may_invoke(resource):
+            return None, f"{caller.arn} is not allowed execute-api:Invoke on {resource}"
         return caller, ""
+
+    def add(self, caller: Caller) -> None:
+        """Recognise one more principal (its keys and its policy)."""
+        self._callers[caller.access_key] = caller
+
+
+def _iam_pattern(resource: str) -> re.Pattern[str]:
+    """IAM's resource wildcards: ``*`` any run of characters (slashes too), ``?`` any one character."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource))
 
 
 class RawPathMiddleware:

@@ -30,6 +30,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from local.apigw import HttpApi
 from local.aws_resources import LocalResources, create_resources
 from local.moto_server import MotoServer
+from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from shared import wiring
@@ -37,6 +38,12 @@ from shared.adapters.dynamo import from_item
 from shared.connect_link import connect_signature
 from tests.support.events import FakeContext
 
+# The platform backend's IAM principal: execute-api:Invoke on every route.
+PLATFORM_BACKEND = Caller(
+    access_key="AKIAPROOFBACKEND0001",
+    secret_key="proof-backend-secret-key",  # a fixed local test key
+    arn="arn:aws:iam::123456789012:role/platform-backend",
+)
 AWS_ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",  # moto's convention; not a real secret
@@ -183,6 +190,7 @@ class ProofStack:
         self.control: SandboxControl
         self.api: HttpApi
         self.api_url = ""
+        self.verifier = SigV4Verifier([PLATFORM_BACKEND], region=AWS_ENVIRONMENT["AWS_REGION"])
         self._ses_seen = 0
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -205,7 +213,7 @@ class ProofStack:
         self.sandbox = self._exit.enter_context(SandboxServer())
         self.control = SandboxControl(self.sandbox.url)
         self._exit.callback(self.control.close)
-        self.api = HttpApi(context_factory=lambda route: FakeContext())
+        self.api = HttpApi(authorize=self.verifier, context_factory=lambda route: FakeContext())
         self.api_url = self._exit.enter_context(_serve(self.api))
         self.control.register_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [f"{self.api_url}/xero/callback"])
         xero = {"XERO_LOGIN_URL": self.sandbox.url, "XERO_IDENTITY_URL": self.sandbox.url}
@@ -222,6 +230,12 @@ class ProofStack:
         """Keep a page our API answered (body, headers) for the secrets scan."""
         headers = "\n".join(f"{k}: {v}" for k, v in response.headers.multi_items())
         self.evidence.pages.append(f"{response.status_code}\n{headers}\n\n{response.text}")
+
+    def signed_client(self, caller: Caller = PLATFORM_BACKEND) -> SignedClient:
+        """A management API client signing as ``caller`` (who must be known to ``self.verifier``)."""
+        client = SignedClient(self.api_url, caller, region=AWS_ENVIRONMENT["AWS_REGION"], timeout=10)
+        self._exit.callback(client.close)
+        return client
 
     def browser(self) -> Browser:
         return Browser(self)
@@ -325,7 +339,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _serve(app: HttpApi) -> Iterator[str]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True)
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, RawPathMiddleware(app), threaded=True)
     server.RequestHandlerClass.log_request = lambda *a, **k: None  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, name="proof-http-api", daemon=True)
     thread.start()

@@ -121,3 +121,48 @@ def test_a_session_token_must_be_the_callers():
 
     assert verifier("GET", "/v1/x", "", headers, b"") is not None
     assert verifier("GET", "/v1/x", "", headers | {"x-amz-security-token": "token-2"}, b"") is None
+
+
+SCOPED = Caller(
+    access_key="AKIASCOPEDCALLER0001",
+    secret_key="scoped-secret",
+    arn="arn:aws:iam::123456789012:role/acct-a1-tool",
+    invoke_resources=(
+        "arn:aws:execute-api:us-east-1:123456789012:local/$default/*/v1/accounts/a1",
+        "arn:aws:execute-api:us-east-1:123456789012:local/$default/GET/v1/accounts/a1/*",
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/accounts/a1/status", True),
+        ("DELETE", "/v1/accounts/a1", True),
+        ("PUT", "/v1/accounts/a1/settings", False),  # only GET below the account
+        ("GET", "/v1/accounts/a2/status", False),  # another account
+        ("GET", "/v1/accounts/a10/status", False),  # a prefix of another account's id is not its own
+        ("GET", "/v1/accounts", False),  # the list of every account
+    ],
+)
+def test_a_caller_may_invoke_only_the_routes_its_policy_names(method, path, allowed):
+    verifier = SigV4Verifier([CALLER, SCOPED], region="us-east-1")
+    body = b"{}" if method == "PUT" else b""
+
+    answer = verifier(method, path, "", signed(method, path, body, caller=SCOPED), body)
+
+    assert (answer is not None) is allowed
+    if not allowed:
+        assert verifier.last_refusal == (
+            f"{SCOPED.arn} is not allowed execute-api:Invoke on "
+            f"arn:aws:execute-api:us-east-1:123456789012:local/$default/{method}{path}"
+        )
+    assert verifier(method, path, "", signed(method, path, body), body) is not None  # the backend may
+
+
+def test_iam_wildcards_question_mark_is_one_character():
+    one = Caller(access_key="AKIAONECHARACTER0001", secret_key="s", invoke_resources=("*/GET/v1/accounts/a?",))
+    verifier = SigV4Verifier([one], region="us-east-1")
+
+    assert verifier("GET", "/v1/accounts/a1", "", signed("GET", "/v1/accounts/a1", caller=one), b"") is not None
+    assert verifier("GET", "/v1/accounts/a12", "", signed("GET", "/v1/accounts/a12", caller=one), b"") is None

@@ -1,17 +1,14 @@
 """The management API is never open: every ``/v1`` route needs IAM, and without it the gateway answers 403
-before the function runs.
-
-Checks of the API's own rules (an IAM caller asking for another account's data) are registered by the
-management API with :func:`management_check`.
+before the function runs. A principal whose policy names one account's routes reaches only those.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 
 from local.apigw import template_routes
+from local.sigv4 import Caller
+from tests.proof.accounts import connect_business
 from tests.proof.framework import Run, scenario
 
 GATEWAY_FORBIDDEN = '{"message":"Forbidden"}'
@@ -36,17 +33,31 @@ REQUESTS = [
     ("GET", "/v1/accounts"),
 ]
 
-ManagementCheck = Callable[[Run], None]
-MANAGEMENT_CHECKS: list[ManagementCheck] = []
+API_ARN = "arn:aws:execute-api:us-east-1:123456789012:local/$default"
+OWN, OTHER = "proof-scope-own", "proof-scope-other"
+# A tool of the platform's that may touch one account only (README, "Scoping an IAM policy").
+ONE_ACCOUNT = Caller(
+    access_key="AKIAPROOFONEACCOUNT1",
+    secret_key="proof-one-account-secret-key",  # a fixed local test key
+    arn="arn:aws:iam::123456789012:role/one-account-tool",
+    invoke_resources=(f"{API_ARN}/*/v1/accounts/{OWN}", f"{API_ARN}/*/v1/accounts/{OWN}/*"),
+)
+OTHER_ACCOUNT_REQUESTS = [
+    ("GET", f"/v1/accounts/{OTHER}/connection"),
+    ("GET", f"/v1/accounts/{OTHER}/organisations"),
+    ("PUT", f"/v1/accounts/{OTHER}/settings"),
+    ("POST", f"/v1/accounts/{OTHER}/disconnect"),
+    ("DELETE", f"/v1/accounts/{OTHER}"),
+    ("POST", f"/v1/accounts/{OTHER}/invoices/inv-1/retry"),
+    ("GET", f"/v1/accounts/{OWN}-and-more/connection"),  # an id that starts with its own
+    ("GET", "/v1/accounts"),  # every account
+]
 
 
-def management_check(check: ManagementCheck) -> ManagementCheck:
-    """Register a check of the management API behind IAM (e.g. a caller asking for another account)."""
-    MANAGEMENT_CHECKS.append(check)
-    return check
-
-
-@scenario("management-auth", "management calls without IAM: 403 from the gateway, the function never runs")
+@scenario(
+    "management-auth",
+    "management calls without IAM, or outside the caller's policy: 403 from the gateway, the function never runs",
+)
 def management_auth(run: Run) -> None:
     stack = run.stack
     management = [r for r in template_routes() if r.path.startswith("/v1")]
@@ -76,10 +87,37 @@ def management_auth(run: Run) -> None:
     run.tally.events += total
     run.tally.refusals += refused
     run.check(f"{total} unauthenticated management calls: all refused by the gateway", refused == total)
-    for check in MANAGEMENT_CHECKS:
-        check(run)
-    if not MANAGEMENT_CHECKS:
-        run.note(
-            "management API checks behind IAM (another account's data) not registered yet "
-            "(the management API registers them with management_auth.management_check)"
-        )
+    _one_account_principal(run)
+
+
+def _one_account_principal(run: Run) -> None:
+    """Signed correctly, but for another account than its policy names: 403, and nothing changes."""
+    stack = run.stack
+    connect_business(stack, OWN)
+    connect_business(stack, OTHER)
+    stack.verifier.add(ONE_ACCOUNT)
+    tool, backend = stack.signed_client(ONE_ACCOUNT), stack.signed_client()
+    before = stack.items()
+    refused = 0
+    for method, path in OTHER_ACCOUNT_REQUESTS:
+        answer = tool.request(method, path, json_body={} if method in ("PUT", "POST") else None)
+        stack.record(answer)
+        if answer.status_code == 403 and answer.text == GATEWAY_FORBIDDEN:
+            refused += 1
+        else:
+            run.check(f"{method} {path} by the one-account principal: 403", False, str(answer.status_code))
+    run.tally.events += len(OTHER_ACCOUNT_REQUESTS)
+    run.tally.refusals += refused
+    run.check(
+        f"{len(OTHER_ACCOUNT_REQUESTS)} calls for another account by a one-account principal: all refused",
+        refused == len(OTHER_ACCOUNT_REQUESTS),
+    )
+    run.check("nothing stored by the refused calls", stack.items() == before)
+    own = tool.get(f"/v1/accounts/{OWN}/connection")
+    other = backend.get(f"/v1/accounts/{OTHER}/connection")
+    run.tally.events += 2
+    run.check(
+        "the same principal reaches its own account, and the backend reaches any account",
+        own.status_code == 200 and other.status_code == 200 and other.json()["status"] == "connected",
+        f"own {own.status_code}, backend {other.status_code}",
+    )
