@@ -224,6 +224,7 @@ def _drain_queue(on_batch: Callable[[int], None] | None = None) -> float:
     import boto3
 
     from functions.push import handler
+    from local.sqs_runner import lambda_record
     from tests.support.events import FakeContext
 
     sqs = boto3.client("sqs")
@@ -244,22 +245,7 @@ def _drain_queue(on_batch: Callable[[int], None] | None = None) -> float:
             pending = sum(int(attributes[k]) for k in attributes if k.startswith("ApproximateNumberOfMessages"))
             idle = idle + 1 if pending == 0 else 0
             continue
-        event = {
-            "Records": [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {
-                        k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
-                        for k, v in m.get("MessageAttributes", {}).items()
-                    },
-                    "eventSource": "aws:sqs",
-                }
-                for m in messages
-            ]
-        }
+        event = {"Records": [lambda_record(dict(m)) for m in messages]}
         started = time.thread_time()
         failed = {f["itemIdentifier"] for f in handler.lambda_handler(event, FakeContext(900_000))["batchItemFailures"]}
         cpu += time.thread_time() - started

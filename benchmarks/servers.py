@@ -32,24 +32,16 @@ def start_servers() -> Iterator[dict[str, str]]:
 
 
 def _serve() -> None:
-    import logging
 
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
+    from local.moto_server import MotoServer
     from local.xero_sandbox import SandboxServer
     from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-    from tests.conftest import CALLBACK_URL, free_port
+    from tests.conftest import CALLBACK_URL
 
-    port = free_port()
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    moto.start()
-    with SandboxServer() as sandbox:
+    with MotoServer() as moto, SandboxServer() as sandbox:
         sandbox.sandbox.state.add_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, {CALLBACK_URL})
-        print(json.dumps({"moto": f"http://127.0.0.1:{port}", "sandbox": sandbox.url}), flush=True)
+        print(json.dumps({"moto": moto.url, "sandbox": sandbox.url}), flush=True)
         sys.stdin.read()
-    moto.stop()
 
 
 if __name__ == "__main__":

@@ -12,9 +12,11 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
-from typing import Any, Self
+from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import WSGIRequestHandler
+
+from local.serving import LoopbackServer
 
 DYNAMODB_TARGET = "DynamoDB_"
 
@@ -33,10 +35,16 @@ class SerialisedDynamoDB:
             return list(self._app(environ, start_response))  # the whole answer, before the next request
 
 
-class MotoServer:
+class MotoServer(LoopbackServer):
     """moto's server mode in a background thread, as ``ThreadedMotoServer`` runs it, plus the lock above."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        wrap_handler: Callable[[type[WSGIRequestHandler]], type[WSGIRequestHandler]] | None = None,
+    ) -> None:
         # moto loads lazily: unit test runs that never start AWS do not pay for importing it.
         from moto.moto_server.werkzeug_app import (  # noqa: PLC0415
             DomainDispatcherApplication,
@@ -46,24 +54,5 @@ class MotoServer:
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per AWS call otherwise
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto-server", daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
-
-    def start(self) -> Self:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        handler = wrap_handler(MotoRequestHandler) if wrap_handler else MotoRequestHandler
+        super().__init__(app, name="moto-server", host=host, port=port, request_handler=handler, poll_interval=0.05)

@@ -276,22 +276,27 @@ class SqsRunner:
 
     def record(self, message: dict[str, Any]) -> dict[str, Any]:
         """The Lambda ``Records`` entry for one received SQS message."""
-        record: dict[str, Any] = {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": dict(message.get("Attributes", {})),
-            "messageAttributes": {
-                name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
-            },
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": self._region,
-        }
-        if "MD5OfMessageAttributes" in message:
-            record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
-        return record
+        return lambda_record(message, queue_arn=self.queue_arn, region=self._region)
+
+
+def lambda_record(message: dict[str, Any], *, queue_arn: str = "", region: str = "us-east-1") -> dict[str, Any]:
+    """The entry Lambda puts in an SQS event's ``Records`` for one message ``ReceiveMessage`` returned."""
+    record: dict[str, Any] = {
+        "messageId": message["MessageId"],
+        "receiptHandle": message["ReceiptHandle"],
+        "body": message["Body"],
+        "attributes": dict(message.get("Attributes", {})),
+        "messageAttributes": {
+            name: _message_attribute(value) for name, value in message.get("MessageAttributes", {}).items()
+        },
+        "md5OfBody": message["MD5OfBody"],
+        "eventSource": "aws:sqs",
+        "eventSourceARN": queue_arn,
+        "awsRegion": region,
+    }
+    if "MD5OfMessageAttributes" in message:
+        record["md5OfMessageAttributes"] = message["MD5OfMessageAttributes"]
+    return record
 
 
 def _message_attribute(value: dict[str, Any]) -> dict[str, Any]:

@@ -30,14 +30,14 @@ from typing import Any, TextIO
 
 import boto3
 import httpx
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from local.apigw import HttpApi, Route, template_routes
 from local.aws_resources import LOCAL_PARAMETERS, LocalResources, create_resources
 from local.invoke import ACCOUNT_ID, FunctionSpec, context_for, template_functions
 from local.mail import Mailbox, SentMail
+from local.moto_server import MotoServer
+from local.serving import LoopbackServer
 from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
 from local.sqs_runner import EventSourceMapping, QueueDepth, SqsRunner
 from local.template import load_template
@@ -87,13 +87,6 @@ def _template_view() -> tuple[dict[str, FunctionSpec], tuple[Route, ...], EventS
     return template_functions(template), tuple(template_routes()), EventSourceMapping.from_template(template=template)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 class _Servers:
     """Loopback WSGI servers whose open keep-alive connections are closed when they stop."""
 
@@ -128,26 +121,6 @@ class _Servers:
                 sock.shutdown(socket.SHUT_RDWR)
         for _, thread in open_connections:
             thread.join(timeout=5)
-
-
-def _moto_server(port: int, servers: _Servers) -> Any:
-    class Server(ThreadedMotoServer):
-        """moto's threaded server, with its connections tracked so that stopping leaves no thread behind."""
-
-        def _server_entry(self) -> None:
-            app = DomainDispatcherApplication(create_backend_app)
-            self._server = make_server(
-                "127.0.0.1", port, app, threaded=True, request_handler=servers.handler(MotoRequestHandler)
-            )
-            self._server_ready_event.set()
-            self._server.serve_forever(poll_interval=0.05)
-
-        def stop(self) -> None:
-            super().stop()
-            if self._server is not None:
-                self._server.server_close()
-
-    return Server(ip_address="127.0.0.1", port=port, verbose=False)
 
 
 class LocalStack:
@@ -270,11 +243,10 @@ class LocalStack:
         if self._given_moto:
             self.moto_endpoint = self._given_moto
         else:
-            port = free_port()
-            server = _moto_server(port, self._servers)
-            server.start()
+            # moto with DynamoDB's conditional writes atomic, as the service's locks need
+            server = MotoServer(wrap_handler=self._servers.handler).start()
             self._stoppers.append(server.stop)
-            self.moto_endpoint = f"http://127.0.0.1:{port}"
+            self.moto_endpoint = server.url
         self._set_env({"AWS_ENDPOINT_URL": self.moto_endpoint})
         self.sqs = boto3.client("sqs", region_name=self.region)
 
@@ -293,26 +265,19 @@ class LocalStack:
             authorize=self.verifier,
             context_factory=lambda route: context_for(self.functions[route.function], self.prefix, self.region),
         )
-        server: BaseWSGIServer = make_server(
-            "127.0.0.1",
-            self._api_port,
+        server = LoopbackServer(
             RawPathMiddleware(api),
-            threaded=True,
+            name="local-http-api",
+            port=self._api_port,
             request_handler=self._servers.handler(WSGIRequestHandler),
-        )
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="local-http-api", daemon=True)
-        thread.start()
-
-        def stop_api() -> None:
-            server.shutdown()
-            server.server_close()
-            thread.join(timeout=5)
-
-        self._stoppers.append(stop_api)
-        self.api_url = f"http://{self._api_host}:{server.port}"
+            poll_interval=0.05,
+        ).start()
+        self._stoppers.append(server.stop)
+        port = server.port
+        self.api_url = f"http://{self._api_host}:{port}"
         if self.sandbox is not None:
             # The sandbox's Xero app accepts the local callback, under either loopback name.
-            redirect_uris = [f"http://{host}:{server.port}/xero/callback" for host in ("127.0.0.1", "localhost")]
+            redirect_uris = [f"http://{host}:{port}/xero/callback" for host in ("127.0.0.1", "localhost")]
             app = {
                 "client_id": LOCAL_PARAMETERS["XeroClientId"],
                 "client_secret": LOCAL_PARAMETERS["XeroClientSecret"],

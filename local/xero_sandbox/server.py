@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler
 
+from local.serving import LoopbackServer
 from local.xero_sandbox.app import Sandbox, create_sandbox
 from local.xero_sandbox.faults import SOCKET
 
@@ -23,32 +23,10 @@ class _Handler(WSGIRequestHandler):
         """Quiet: tests and the demo print what matters themselves."""
 
 
-class SandboxServer:
+class SandboxServer(LoopbackServer):
     def __init__(self, sandbox: Sandbox | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         self.sandbox = sandbox or create_sandbox()
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.sandbox.wsgi, threaded=True, request_handler=_Handler
-        )
         # A short poll keeps stop() quick: tests start and stop a sandbox each.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="xero-sandbox", daemon=True
+        super().__init__(
+            self.sandbox.wsgi, name="xero-sandbox", host=host, port=port, request_handler=_Handler, poll_interval=0.05
         )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self._server.host}:{self._server.port}"
-
-    def start(self) -> SandboxServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-
-    def __enter__(self) -> SandboxServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -20,6 +20,7 @@ from typing import Any
 
 import boto3
 
+from local.sqs_runner import lambda_record
 from local.xero_sandbox.seed import NZ_TENANT
 from shared import wiring
 from tests.proof.accounts import configured_account
@@ -130,7 +131,7 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
                 time.sleep(0.1)
                 continue
             idle = 0
-            event = {"Records": [_record(dict(m)) for m in messages]}
+            event = {"Records": [lambda_record(dict(m)) for m in messages]}
             try:
                 failed = {
                     f["itemIdentifier"]
@@ -164,20 +165,6 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
     if pending():
         result.errors.append(f"the queue still holds {pending()} messages after {timeout:.0f} s")
     return result
-
-
-def _record(message: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message.get("Attributes", {}),
-        "messageAttributes": {
-            k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
-            for k, v in message.get("MessageAttributes", {}).items()
-        },
-        "eventSource": "aws:sqs",
-    }
 
 
 def dead_letters() -> list[dict[str, Any]]:

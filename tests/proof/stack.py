@@ -15,7 +15,6 @@ import contextlib
 import io
 import json
 import os
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -25,11 +24,12 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import boto3
 import httpx
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import WSGIRequestHandler
 
 from local.apigw import HttpApi
 from local.aws_resources import LocalResources, create_resources
 from local.moto_server import MotoServer
+from local.serving import LoopbackServer
 from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
@@ -339,16 +339,12 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _serve(app: HttpApi) -> Iterator[str]:
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, RawPathMiddleware(app), threaded=True)
-    server.RequestHandlerClass.log_request = lambda *a, **k: None  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, name="proof-http-api", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    class Quiet(WSGIRequestHandler):
+        def log_request(self, *args: Any, **kwargs: Any) -> None:
+            """No access log: the handlers log every request themselves."""
+
+    with LoopbackServer(RawPathMiddleware(app), name="proof-http-api", request_handler=Quiet) as server:
+        yield server.url
 
 
 @contextlib.contextmanager
