@@ -28,6 +28,7 @@ from tests.proof.stack import ProofStack
 from tests.support.events import FakeContext
 
 MAX_WAIT = 1
+PUSH_TIMEOUT_MS = 120_000  # the push function's Timeout in template.yaml: a whole invocation's time
 
 
 def add_organisations(stack: ProofStack, count: int) -> list[str]:
@@ -100,8 +101,15 @@ class Drained:
     seconds: float = 0.0
 
 
-def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
-    """Concurrent invocations of the push handler, each on its own batch, until the queue is empty."""
+def drain(
+    workers: int, *, timeout: float = 240.0, batch: int = 10, feed: list[str] | None = None, backlog: int = 500
+) -> Drained:
+    """Concurrent invocations of the push handler, each on its own batch, until the queue is empty.
+
+    ``feed``: bodies the platform publishes while the push runs, in their order, topping the queue up
+    to ``backlog`` messages (events arrive over time; and moto's SQS scans every message it holds on
+    each call, so a queue of thousands slows every call the proof makes).
+    """
     from functions.push import handler
 
     sqs = boto3.client("sqs")
@@ -110,10 +118,22 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
     lock = threading.Lock()
     started = time.monotonic()
     deadline = started + timeout
+    fed = threading.Event()
+    if not feed:
+        fed.set()
 
-    def pending() -> int:
-        attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-        return sum(int(v) for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages"))
+    def feeder() -> None:
+        remaining = list(feed or [])
+        try:
+            while remaining and time.monotonic() < deadline:
+                room = backlog - queue_depth()
+                if room < 10:
+                    time.sleep(0.05)
+                    continue
+                publish(remaining[:room])
+                del remaining[:room]
+        finally:
+            fed.set()
 
     def worker() -> None:
         idle = 0
@@ -127,7 +147,7 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
             )
             messages = answer.get("Messages", [])
             if not messages:
-                idle = idle + 1 if pending() == 0 else 0
+                idle = idle + 1 if fed.is_set() and queue_depth() == 0 else 0
                 time.sleep(0.1)
                 continue
             idle = 0
@@ -135,7 +155,7 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
             try:
                 failed = {
                     f["itemIdentifier"]
-                    for f in handler.lambda_handler(event, FakeContext(120_000))["batchItemFailures"]
+                    for f in handler.lambda_handler(event, FakeContext(PUSH_TIMEOUT_MS))["batchItemFailures"]
                 }
             except Exception as exc:  # a crash is a finding: the whole batch comes back (soon, here)
                 with lock:
@@ -157,13 +177,14 @@ def drain(workers: int, *, timeout: float = 240.0, batch: int = 10) -> Drained:
                 result.handed_back += len(failed)
 
     threads = [threading.Thread(target=worker, name=f"container-{n}") for n in range(workers)]
+    threads.append(threading.Thread(target=feeder, name="platform-publisher"))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     result.seconds = time.monotonic() - started
-    if pending():
-        result.errors.append(f"the queue still holds {pending()} messages after {timeout:.0f} s")
+    if queue_depth():
+        result.errors.append(f"the queue still holds {queue_depth()} messages after {timeout:.0f} s")
     return result
 
 
@@ -181,6 +202,13 @@ def dead_letters() -> list[dict[str, Any]]:
             return list(seen.values())
         for message in messages:
             seen[message["MessageId"]] = dict(message)
+
+
+def queue_depth() -> int:
+    """Messages on the invoice queue: visible, in flight and delayed."""
+    sqs = boto3.client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=os.environ["QUEUE_URL"], AttributeNames=["All"])["Attributes"]
+    return sum(int(v) for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages"))
 
 
 def xero_invoices(stack: ProofStack, tenant_id: str) -> list[Any]:

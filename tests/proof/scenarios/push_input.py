@@ -22,6 +22,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from local.xero_sandbox.seed import NZ_TENANT
+from tests.proof import pushing
 from tests.proof.explore import Exploration, explore
 from tests.proof.framework import Run, scenario
 from tests.proof.stack import ProofStack
@@ -157,7 +159,7 @@ def dead_letter_ids() -> set[str]:
 def invoke_push(records: list[dict[str, Any]]) -> Any:
     from functions.push import handler
 
-    return handler.lambda_handler({"Records": records}, FakeContext())
+    return handler.lambda_handler({"Records": records}, FakeContext(pushing.PUSH_TIMEOUT_MS))
 
 
 def probe_batch(bodies: list[str], good: list[str], seen: Exploration) -> str | None:
@@ -193,6 +195,16 @@ def push_bad_input(run: Run) -> None:
         seen.failure is None,
         seen.failure or "",
     )
+    if good:  # the good-message account is configured on the NZ demo organisation
+        numbers = {json.loads(body)["data"]["number"] for body in good}
+        in_xero = {invoice.number for invoice in pushing.xero_invoices(run.stack, NZ_TENANT)}
+        run.check(
+            "the good messages beside them reached Xero",
+            numbers <= in_xero,
+            f"{len(numbers - in_xero)} of {len(numbers)} missing",
+        )
+    left = pushing.queue_depth()
+    run.check("nothing handed back to the queue for later", left == 0, f"{left} messages on the queue")
 
 
 @good_push_messages

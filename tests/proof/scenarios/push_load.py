@@ -135,8 +135,9 @@ def duplicates_and_order(run: Run) -> None:
         accounts = pushing.accounts_for(stack, tenants, "acct-order")
         events, finals = plan_invoices(accounts, per_account, rng)
         deliveries = deliver(events, rng)
-        pushing.publish(deliveries)
-        drained = pushing.drain(workers=run.size.pick(short=3, full=6))
+        drained = pushing.drain(
+            workers=run.size.pick(short=3, full=6), timeout=run.size.pick(short=240, full=1200), feed=deliveries
+        )
     run.tally.events += len(events)
     run.tally.retries += drained.handed_back
     run.note(
@@ -172,8 +173,11 @@ def push_faults(run: Run) -> None:
         ]
         stack.sandbox.sandbox.faults.set(rules, seed=11)
         emails_before = len(stack.emails())
-        pushing.publish(deliver(events + payments, rng, most=2))
-        drained = pushing.drain(workers=run.size.pick(short=3, full=5), timeout=300)
+        drained = pushing.drain(
+            workers=run.size.pick(short=3, full=5),
+            timeout=run.size.pick(short=300, full=1200),
+            feed=deliver(events + payments, rng, most=2),
+        )
         stack.sandbox.sandbox.faults.set([])
     injected = sum(stack.sandbox.sandbox.faults.injected.values())
     run.tally.events += len(events) + len(payments)
