@@ -124,7 +124,15 @@ def http_api_event(
     if path_parameters:
         event["pathParameters"] = path_parameters
     if body:
-        event["body"] = body.decode() if text_body else base64.b64encode(body).decode()
+        encoded = not text_body
+        if text_body:
+            try:
+                event["body"] = body.decode()
+            except UnicodeDecodeError:  # labelled as text but not UTF-8: passed on base64-encoded, as binary
+                encoded = True
+        if encoded:
+            event["body"] = base64.b64encode(body).decode()
+        event["isBase64Encoded"] = encoded
     if iam is not None:
         event["requestContext"]["authorizer"] = {"iam": iam}
     return event

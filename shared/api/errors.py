@@ -122,6 +122,11 @@ def register_error_handlers(app: APIGatewayHttpResolver) -> None:
             422, "invalid_request", "The request is not valid: " + "; ".join(details), details=details
         )
 
+    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
+    def not_text(exc: UnicodeDecodeError) -> Response[str]:
+        detail = "body: not UTF-8 text (a JSON body must be UTF-8)"
+        return error_response(422, "invalid_request", f"The request is not valid: {detail}", details=[detail])
+
     @app.exception_handler(NotFoundError)  # type: ignore[untyped-decorator]
     def no_route(exc: NotFoundError) -> Response[str]:
         return error_response(404, "not_found", "No such route on this API.")

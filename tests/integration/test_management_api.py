@@ -404,6 +404,7 @@ def test_malformed_bodies_are_invalid_requests_with_a_summary(service_env, api, 
         api.put(f"{nz}/tax-mappings", {"mappings": [{"platform_tax_id": "a", "tax_type": "NONE"}] * 2}),
         api.put(f"{nz}/tax-mappings/gst", {"tax_type": ""}),
         api.call("PUT", f"{nz}/organisation"),
+        api.call("PUT", f"{nz}/organisation", raw=b"\x80"),  # labelled JSON, not UTF-8: arrives base64-encoded
     ]
 
     for answer in cases:
@@ -414,6 +415,7 @@ def test_malformed_bodies_are_invalid_requests_with_a_summary(service_env, api, 
     assert "alert_recipients.0" in cases[2].body["error"]["message"]
     assert "sales_acount_code" in cases[3].body["error"]["message"]
     assert "exactly one of account_id or code" in cases[4].body["error"]["message"]
+    assert "not UTF-8" in cases[-1].body["error"]["message"]
     assert wiring.account_settings().get("acct_nz").version == 0
 
 

@@ -98,3 +98,16 @@ def test_answers_carry_status_headers_and_cookies():
     assert ("Location", "https://x") in headers
     assert ("Set-Cookie", "a=b; Path=/") in headers
     assert missing.startswith("404")
+
+
+def test_a_body_labelled_json_that_is_not_utf8_is_passed_on_base64_encoded():
+    event = http_api_event(method="PUT", path="/v1/x", headers={"Content-Type": "application/json"}, body=b"\x80{")
+
+    assert event["isBase64Encoded"] is True
+    assert base64.b64decode(event["body"]) == b"\x80{"
+
+
+def test_a_utf8_json_body_is_passed_on_as_text():
+    event = http_api_event(method="PUT", path="/v1/x", headers={"Content-Type": "application/json"}, body=b'{"a":1}')
+
+    assert (event["isBase64Encoded"], event["body"]) == (False, '{"a":1}')
