@@ -46,10 +46,14 @@ class CallCounts:
     by_resource: dict[str, int] = field(default_factory=dict)
 
 
-def idempotency_key(tenant_id: str, method: str, resource: str, identities: list[str], body: Any) -> str:
-    """One key per distinct request: the events' identities and versions, and the exact body sent."""
+def idempotency_key(
+    account_id: str, tenant_id: str, method: str, resource: str, identities: list[str], body: Any
+) -> str:
+    """One key per distinct request: the platform account (event identities are its own), the events'
+    identities and versions, and the exact body sent. Two accounts syncing to one organisation, with
+    the same platform ids and bodies, must not be answered each other's replies."""
     digest = hashlib.sha256()
-    digest.update(f"{tenant_id}|{method}|{resource}|{','.join(identities)}|".encode())
+    digest.update(f"{account_id}|{tenant_id}|{method}|{resource}|{','.join(identities)}|".encode())
     digest.update(json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode())
     return f"push-{digest.hexdigest()[:48]}"
 
@@ -92,7 +96,7 @@ class XeroSession:
         identities: list[str],
         params: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        key = idempotency_key(self.tenant_id, method, resource, identities, body)
+        key = idempotency_key(self.account_id, self.tenant_id, method, resource, identities, body)
 
         def send(token: str) -> dict[str, Any]:
             return self._xero.write(method, token, self.tenant_id, resource, body, idempotency_key=key, params=params)
