@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -32,6 +33,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     metrics.add_metric(name="EventsReceived", unit="Count", value=len(messages))
     by_id: dict[str, Message] = {m.message_id: m for m in messages}
     tally = wiring.push_service().process(messages, lambda: context.get_remaining_time_in_millis() / 1000)
+    for name, value in (
+        ("EventsPushed", tally.pushed),
+        ("EventsFailed", tally.failed),
+        ("EventsRetried", tally.retried),
+        ("EventsDeferred", tally.deferred),
+        ("EventsParked", tally.parked),
+        ("XeroCalls", tally.xero_calls),
+    ):  # one value per batch: an EMF document holds at most 100 values per metric
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
     logger.info(
         "batch done",
         extra={

@@ -60,7 +60,7 @@ from shared.models.events import (
     PaymentRecorded,
     parse_event,
 )
-from shared.observability import logger, metrics
+from shared.observability import logger
 
 if TYPE_CHECKING:
     from shared.adapters.budget import CallBudget
@@ -235,12 +235,10 @@ class PushService:
                     account_id=message.account_id,
                 )
                 tally.failed += 1
-                metrics.add_metric(name="EventsFailed", unit="Count", value=1)
             elif outcome.kind == "retry":
                 backoff = outcome.delay or min(900, 30 * 2 ** max(0, message.receive_count - 1))
                 self._queue.back_off(message.receipt_handle, backoff)
                 tally.retried += 1
-                metrics.add_metric(name="EventsRetried", unit="Count", value=1)
         except StorageError:
             logger.exception(
                 "could not hand a message on; it will be received again", extra={"reason_code": outcome.code}
@@ -797,7 +795,6 @@ class AccountPush:
         self.invoices[w.invoice_id] = {**w.claim.record, **values}
         w.message.finish(DONE)
         self.tally.pushed += 1
-        metrics.add_metric(name="InvoicesPushed", unit="Count", value=1)
         logger.debug(
             "invoice synced",
             extra={"account_id": self.account_id, "invoice_id": w.invoice_id, "version": w.version, "xero_id": xero_id},

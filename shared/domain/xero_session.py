@@ -130,7 +130,6 @@ class XeroSession:
         name = resource.split("/", 1)[0].split("?", 1)[0]
         self.counts.calls += 1
         self.counts.by_resource[name] = self.counts.by_resource.get(name, 0) + 1
-        metrics.add_metric(name="XeroCalls", unit="Count", value=1)
         try:
             return send(token)
         except XeroRateLimited as exc:

@@ -143,6 +143,22 @@ def test_a_batch_with_one_malformed_message_and_99_good_ones(account: dict[str, 
     assert xero_calls(sandbox) <= 6
 
 
+def test_metrics_are_one_value_per_batch(
+    account: dict[str, str], sandbox: SandboxServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bodies: list[dict[str, Any] | str] = [
+        message("02-invoice-draft.json", invoice_id=f"inv-{n}", number=f"INV-{n:04d}") for n in range(60)
+    ]
+    bodies.append("not json")
+    capsys.readouterr()
+
+    invoke(sqs_event(bodies))
+
+    documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
+    values = {name: documents[-1][name] for name in ("EventsReceived", "EventsPushed", "EventsFailed", "XeroCalls")}
+    assert values == {"EventsReceived": [61.0], "EventsPushed": [60.0], "EventsFailed": [1.0], "XeroCalls": [5.0]}
+
+
 def test_a_timeout_after_xero_committed_creates_nothing_twice(account: dict[str, str], sandbox: SandboxServer) -> None:
     sandbox.sandbox.faults.set([FaultRule(kind="drop", method="PUT", path="/api.xro/2.0/Invoices", times=1)])
     assert invoke(sqs_event([message("02-invoice-draft.json")])) == []
