@@ -84,12 +84,12 @@ def compressed_waits() -> Iterator[None]:
         wiring.reset()
 
 
-def publish(bodies: list[str]) -> None:
-    sqs = boto3.client("sqs")
+def publish(bodies: list[str], sqs: Any = None) -> None:
+    sqs = sqs or boto3.client("sqs")
     url = os.environ["QUEUE_URL"]
     for start in range(0, len(bodies), 10):
         entries = [{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
-        sqs.send_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
+        sqs.send_message_batch(QueueUrl=url, Entries=entries)
 
 
 @dataclass
@@ -126,11 +126,11 @@ def drain(
         remaining = list(feed or [])
         try:
             while remaining and time.monotonic() < deadline:
-                room = backlog - queue_depth()
+                room = backlog - queue_depth(sqs)
                 if room < 10:
                     time.sleep(0.05)
                     continue
-                publish(remaining[:room])
+                publish(remaining[:room], sqs)
                 del remaining[:room]
         finally:
             fed.set()
@@ -147,7 +147,7 @@ def drain(
             )
             messages = answer.get("Messages", [])
             if not messages:
-                idle = idle + 1 if fed.is_set() and queue_depth() == 0 else 0
+                idle = idle + 1 if fed.is_set() and queue_depth(sqs) == 0 else 0
                 time.sleep(0.1)
                 continue
             idle = 0
@@ -183,8 +183,8 @@ def drain(
     for thread in threads:
         thread.join()
     result.seconds = time.monotonic() - started
-    if queue_depth():
-        result.errors.append(f"the queue still holds {queue_depth()} messages after {timeout:.0f} s")
+    if queue_depth(sqs):
+        result.errors.append(f"the queue still holds {queue_depth(sqs)} messages after {timeout:.0f} s")
     return result
 
 
@@ -204,9 +204,9 @@ def dead_letters() -> list[dict[str, Any]]:
             seen[message["MessageId"]] = dict(message)
 
 
-def queue_depth() -> int:
+def queue_depth(sqs: Any = None) -> int:
     """Messages on the invoice queue: visible, in flight and delayed."""
-    sqs = boto3.client("sqs")
+    sqs = sqs or boto3.client("sqs")
     attributes = sqs.get_queue_attributes(QueueUrl=os.environ["QUEUE_URL"], AttributeNames=["All"])["Attributes"]
     return sum(int(v) for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages"))
 
