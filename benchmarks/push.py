@@ -224,7 +224,7 @@ def _drain_queue(on_batch: Callable[[int], None] | None = None) -> float:
     import boto3
 
     from functions.push import handler
-    from local.sqs_runner import lambda_record
+    from local.sqs_runner import lambda_record, queue_depth
     from tests.support.events import FakeContext
 
     sqs = boto3.client("sqs")
@@ -241,9 +241,7 @@ def _drain_queue(on_batch: Callable[[int], None] | None = None) -> float:
         )
         messages = answer.get("Messages", [])
         if not messages:
-            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-            pending = sum(int(attributes[k]) for k in attributes if k.startswith("ApproximateNumberOfMessages"))
-            idle = idle + 1 if pending == 0 else 0
+            idle = idle + 1 if queue_depth(sqs, url).drained else 0
             continue
         event = {"Records": [lambda_record(dict(m)) for m in messages]}
         started = time.thread_time()

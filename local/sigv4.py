@@ -86,7 +86,7 @@ class SigV4Verifier:
     ) -> None:
         self._callers = {c.access_key: c for c in callers}
         self._region = region
-        self._api_arn = api_arn or f"arn:aws:execute-api:{region}:123456789012:local/$default"
+        self.api_arn = api_arn or local_api_arn(region)
         self._service = service
         self._clock = clock
         self._skew = max_skew_seconds
@@ -145,7 +145,7 @@ class SigV4Verifier:
         expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
         if not hmac.compare_digest(expected, found["signature"]):
             return None, "signature does not match"
-        resource = f"{self._api_arn}/{method}{path}"
+        resource = f"{self.api_arn}/{method}{path}"
         if not caller.may_invoke(resource):
             return None, f"{caller.arn} is not allowed execute-api:Invoke on {resource}"
         return caller, ""
@@ -153,6 +153,11 @@ class SigV4Verifier:
     def add(self, caller: Caller) -> None:
         """Recognise one more principal (its keys and its policy)."""
         self._callers[caller.access_key] = caller
+
+
+def local_api_arn(region: str, account_id: str = "123456789012") -> str:
+    """The local HTTP API's ARN up to its stage (the prefix of its ``execute-api:Invoke`` resources)."""
+    return f"arn:aws:execute-api:{region}:{account_id}:local/$default"
 
 
 def _iam_pattern(resource: str) -> re.Pattern[str]:

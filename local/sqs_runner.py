@@ -62,8 +62,29 @@ class QueueDepth:
     delayed: int
 
     @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+    @property
     def drained(self) -> bool:
-        return self.visible == 0 and self.in_flight == 0 and self.delayed == 0
+        return self.total == 0
+
+
+def queue_depth(sqs: Any, queue_url: str) -> QueueDepth:
+    """What a queue holds: visible, in flight (received, not yet deleted) and delayed messages."""
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return QueueDepth(
+        visible=int(attributes["ApproximateNumberOfMessages"]),
+        in_flight=int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        delayed=int(attributes["ApproximateNumberOfMessagesDelayed"]),
+    )
 
 
 @dataclass
@@ -132,19 +153,7 @@ class SqsRunner:
     # --- what callers wait on --------------------------------------------------------------------
 
     def depth(self) -> QueueDepth:
-        attributes = self._sqs.get_queue_attributes(
-            QueueUrl=self.queue_url,
-            AttributeNames=[
-                "ApproximateNumberOfMessages",
-                "ApproximateNumberOfMessagesNotVisible",
-                "ApproximateNumberOfMessagesDelayed",
-            ],
-        )["Attributes"]
-        return QueueDepth(
-            visible=int(attributes["ApproximateNumberOfMessages"]),
-            in_flight=int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-            delayed=int(attributes["ApproximateNumberOfMessagesDelayed"]),
-        )
+        return queue_depth(self._sqs, self.queue_url)
 
     def wait_until_drained(self, timeout: float = 20, interval: float = 0.05) -> QueueDepth:
         """Wait until nothing is visible, in flight or delayed; the last depth seen either way.

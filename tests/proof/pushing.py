@@ -21,6 +21,7 @@ from typing import Any
 import boto3
 
 from local.sqs_runner import lambda_record
+from local.sqs_runner import queue_depth as sqs_queue_depth
 from local.xero_sandbox.seed import NZ_TENANT
 from shared import wiring
 from tests.proof.accounts import configured_account
@@ -206,9 +207,7 @@ def dead_letters() -> list[dict[str, Any]]:
 
 def queue_depth(sqs: Any = None) -> int:
     """Messages on the invoice queue: visible, in flight and delayed."""
-    sqs = sqs or boto3.client("sqs")
-    attributes = sqs.get_queue_attributes(QueueUrl=os.environ["QUEUE_URL"], AttributeNames=["All"])["Attributes"]
-    return sum(int(v) for k, v in attributes.items() if k.startswith("ApproximateNumberOfMessages"))
+    return sqs_queue_depth(sqs or boto3.client("sqs"), os.environ["QUEUE_URL"]).total
 
 
 def xero_invoices(stack: ProofStack, tenant_id: str) -> list[Any]:

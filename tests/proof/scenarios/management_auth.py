@@ -7,7 +7,7 @@ from __future__ import annotations
 import httpx
 
 from local.apigw import template_routes
-from local.sigv4 import Caller
+from local.sigv4 import Caller, local_api_arn
 from tests.proof.accounts import connect_business
 from tests.proof.framework import Run, scenario
 
@@ -33,7 +33,7 @@ REQUESTS = [
     ("GET", "/v1/accounts"),
 ]
 
-API_ARN = "arn:aws:execute-api:us-east-1:123456789012:local/$default"
+API_ARN = local_api_arn("us-east-1")
 OWN, OTHER = "proof-scope-own", "proof-scope-other"
 # A tool of the platform's that may touch one account only (README, "Scoping an IAM policy").
 ONE_ACCOUNT = Caller(
@@ -74,18 +74,11 @@ def management_auth(run: Run) -> None:
             (callers[i % len(callers)], REQUESTS[i % len(REQUESTS)]) for i in range(max(len(callers), len(REQUESTS)))
         ]
     refused = 0
-    total = 0
+    total = len(calls)
     with httpx.Client(base_url=stack.api_url, timeout=10) as client:
         for (caller, headers), (method, path) in calls:
             answer = client.request(method, path, headers=headers, json={})
-            stack.record(answer)
-            total += 1
-            if answer.status_code == 403 and answer.text == GATEWAY_FORBIDDEN:
-                refused += 1
-            else:
-                run.check(f"{method} {path} with {caller}: 403 from the gateway", False, str(answer.status_code))
-    run.tally.events += total
-    run.tally.refusals += refused
+            refused += _refused_by_gateway(run, answer, f"{method} {path} with {caller}")
     run.check(f"{total} unauthenticated management calls: all refused by the gateway", refused == total)
     _one_account_principal(run)
 
@@ -101,13 +94,7 @@ def _one_account_principal(run: Run) -> None:
     refused = 0
     for method, path in OTHER_ACCOUNT_REQUESTS:
         answer = tool.request(method, path, json_body={} if method in ("PUT", "POST") else None)
-        stack.record(answer)
-        if answer.status_code == 403 and answer.text == GATEWAY_FORBIDDEN:
-            refused += 1
-        else:
-            run.check(f"{method} {path} by the one-account principal: 403", False, str(answer.status_code))
-    run.tally.events += len(OTHER_ACCOUNT_REQUESTS)
-    run.tally.refusals += refused
+        refused += _refused_by_gateway(run, answer, f"{method} {path} by the one-account principal")
     run.check(
         f"{len(OTHER_ACCOUNT_REQUESTS)} calls for another account by a one-account principal: all refused",
         refused == len(OTHER_ACCOUNT_REQUESTS),
@@ -121,3 +108,14 @@ def _one_account_principal(run: Run) -> None:
         own.status_code == 200 and other.status_code == 200 and other.json()["status"] == "connected",
         f"own {own.status_code}, backend {other.status_code}",
     )
+
+
+def _refused_by_gateway(run: Run, answer: httpx.Response, call: str) -> int:
+    """Count one call; 1 if the gateway refused it (403 before the function ran), else a failed check."""
+    run.stack.record(answer)
+    run.tally.events += 1
+    if answer.status_code == 403 and answer.text == GATEWAY_FORBIDDEN:
+        run.tally.refusals += 1
+        return 1
+    run.check(f"{call}: 403 from the gateway", False, str(answer.status_code))
+    return 0
