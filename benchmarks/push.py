@@ -156,6 +156,8 @@ def _connect_and_configure(env: dict[str, str]) -> None:
 
 def _install_service(clock: SandboxClock) -> None:
     """The handler's service, on the sandbox's clock; deferral delays are scaled to real time too."""
+    from dataclasses import replace
+
     from shared import wiring
     from shared.adapters.budget import CallBudget
     from shared.adapters.queue import InvoiceQueue
@@ -170,18 +172,14 @@ def _install_service(clock: SandboxClock) -> None:
             clock.wake_at = max(clock.wake_at, clock.now() + delay)
             return super().publish(bodies, deferrals=deferrals)
 
-    push = PushService(
-        connections=wiring.connections(),
-        settings=wiring.account_settings(),
-        records=wiring.sync_records(),
-        tokens=wiring.token_manager(),
-        xero=wiring.xero(),
+    parts = replace(
+        wiring.push_parts(),
         budget=CallBudget(wiring.aws_client("dynamodb"), s.table_name, clock=clock.now),
         queue=SimulatedQueue(wiring.aws_client("sqs"), s.queue_url, s.dead_letter_queue_url),
-        alerts=wiring.alerts(),
         clock=clock.now,
         sleep=clock.sleep,
     )
+    push = PushService(parts)
     wiring.push_service = lambda: push
 
 
@@ -213,7 +211,7 @@ def run_batches(bodies: list[str], on_batch: Callable[[int], None] | None = None
 def _idle() -> None:
     from shared import wiring
 
-    clock = getattr(wiring.push_service(), "_clock", None)
+    clock = getattr(wiring.push_service().parts, "clock", None)
     owner = getattr(clock, "__self__", None)
     if isinstance(owner, SandboxClock):
         owner.idle()

@@ -96,7 +96,13 @@ class Settings(BaseModel):
 
     queue_max_receives: int = Field(default=8, ge=1, description="The queue's maxReceiveCount")
     xero_calls_per_minute: int = Field(default=55, ge=1, le=60, description="Budget per organisation (Xero: 60)")
-    xero_calls_per_day: int = Field(default=4900, ge=1, le=5000, description="Budget per organisation (Xero: 5,000)")
+    xero_day_limit: int = Field(
+        default=5000,
+        ge=100,
+        le=5000,
+        description="Xero's day limit per organisation for this app's tier (Starter: 1,000; others 5,000). "
+        "Xero's X-DayLimit-Remaining header rules over it once seen",
+    )
 
     @property
     def scopes(self) -> list[str]:

@@ -89,6 +89,13 @@ class XeroNotFound(XeroError):
     code = "xero_not_found"
 
 
+class XeroRequestTooLarge(XeroError):
+    """A request Xero would refuse for its size (URL length, body over 3.5 MB): a bug to fix here,
+    never worth retrying as it is."""
+
+    code = "xero_request_too_large"
+
+
 # --- Connections -----------------------------------------------------------------------------
 
 

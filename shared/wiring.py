@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from shared.domain.disconnect import Disconnector
     from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
-    from shared.domain.push import PushService
+    from shared.domain.push import PushParts, PushService
     from shared.domain.requeue import Requeue
     from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
@@ -114,6 +114,7 @@ def connect_flow() -> ConnectFlow:
         xero=xero(),
         credentials=lambda: secrets().xero_credentials(s.xero_app_secret_arn),
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
+        account_settings=account_settings(),
     )
 
 
@@ -148,22 +149,35 @@ def mailer() -> Mailer:
 
 @cached
 def push_service() -> PushService:
-    from shared.adapters.budget import CallBudget
     from shared.domain.push import PushService
 
+    return PushService(push_parts())
+
+
+@cached
+def push_parts() -> PushParts:
+    from shared.adapters.budget import DAY_RESERVE, CallBudget
+    from shared.adapters.org_registry import OrganisationRegistry
+    from shared.domain.push import PushParts
+
     s = settings()
-    return PushService(
+    return PushParts(
         connections=connections(),
         settings=account_settings(),
         records=sync_records(),
+        registry=OrganisationRegistry(aws_client("dynamodb"), s.table_name),
         tokens=token_manager(),
         xero=xero(),
         budget=CallBudget(
-            aws_client("dynamodb"), s.table_name, per_minute=s.xero_calls_per_minute, per_day=s.xero_calls_per_day
+            aws_client("dynamodb"),
+            s.table_name,
+            per_minute=s.xero_calls_per_minute,
+            per_day=s.xero_day_limit - DAY_RESERVE,
         ),
         queue=invoice_queue(),
         alerts=alerts(),
         max_receives=s.queue_max_receives,
+        invoice_url=s.platform_invoice_url,
     )
 
 
@@ -221,7 +235,15 @@ def xero_cache() -> XeroReadCache:
 def management() -> ManagementService:
     from shared.domain.management import ManagementService
 
-    return ManagementService(connections(), account_settings(), token_manager(), xero(), xero_cache(), disconnector())
+    return ManagementService(
+        connections(),
+        account_settings(),
+        token_manager(),
+        xero(),
+        xero_cache(),
+        disconnector(),
+        on_ready=lambda account_id: requeue().release_parked(account_id),
+    )
 
 
 @cached

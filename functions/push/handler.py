@@ -2,7 +2,7 @@
 
 The whole batch is worked out first (grouped per account, batched per Xero call) by
 :class:`shared.domain.push.PushService`; Powertools' ``BatchProcessor`` then reports as failed only
-the messages whose outcome is a retry, so SQS redelivers exactly those.
+the messages whose fate is a retry, so SQS redelivers exactly those.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
-from shared.domain.push import Message, message_from_record
+from shared.domain.push import Fate, Message, Tally, message_from_record
 from shared.observability import logger, metrics
 
-IMPLEMENTED = True
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
@@ -30,38 +29,22 @@ class Retry(Exception):
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     messages = [message_from_record(record) for record in event.get("Records", [])]
-    metrics.add_metric(name="EventsReceived", unit="Count", value=len(messages))
-    by_id: dict[str, Message] = {m.message_id: m for m in messages}
     tally = wiring.push_service().process(messages, lambda: context.get_remaining_time_in_millis() / 1000)
-    for name, value in (
-        ("EventsPushed", tally.pushed),
-        ("EventsFailed", tally.failed),
-        ("EventsRetried", tally.retried),
-        ("EventsDeferred", tally.deferred),
-        ("EventsParked", tally.parked),
-        ("XeroCalls", tally.xero_calls),
-    ):  # one value per batch: an EMF document holds at most 100 values per metric
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
-    logger.info(
-        "batch done",
-        extra={
-            "messages": len(messages),
-            "pushed": tally.pushed,
-            "skipped": tally.skipped,
-            "failed": tally.failed,
-            "retried": tally.retried,
-            "deferred": tally.deferred,
-            "parked": tally.parked,
-            "xero_calls": tally.xero_calls,
-        },
-    )
+    report(len(messages), tally)
+    by_id: dict[str, Message] = {m.message_id: m for m in messages}
 
     def settle(record: SQSRecord) -> None:
         message = by_id.get(record.message_id)
-        if message is None or message.outcome is None or message.outcome.kind == "retry":
+        if message is None or message.outcome is None or message.outcome.fate == Fate.RETRIED:
             raise Retry(message.outcome.code if message and message.outcome else "not processed")
 
-    response: dict[str, Any] = dict(
-        process_partial_response(event=event, record_handler=settle, processor=processor, context=context)
-    )
-    return response
+    return dict(process_partial_response(event=event, record_handler=settle, processor=processor, context=context))
+
+
+def report(received: int, tally: Tally) -> None:
+    """One metric value per batch (an EMF document holds at most 100 values per metric) and one log line."""
+    metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=received)
+    for fate in Fate:
+        metrics.add_metric(name=fate.metric, unit=MetricUnit.Count, value=tally.of(fate))
+    metrics.add_metric(name="XeroCalls", unit=MetricUnit.Count, value=tally.xero_calls)
+    logger.info("batch done", extra={"messages": received, **tally.summary()})

@@ -1,10 +1,14 @@
 """Each Xero organisation's call budget, shared by every invocation through one DynamoDB item.
 
-Xero allows an organisation 60 calls in any minute, 5 at once and 5,000 a day. Every push
-invocation takes a token before each call from a bucket that refills at ``per_minute`` a minute
-and holds at most ``burst`` tokens, so no 60-second window can see more than ``per_minute + burst``
-calls whatever the number of concurrent invocations. A day counter stops short of the day limit,
-and a 429 (or a ``X-MinLimit-Remaining`` of 0) blocks the organisation until Xero's ``Retry-After``.
+Xero allows an app, per organisation, 60 calls in a fixed minute window, 5 at once, and a day limit
+by the organisation's tier (1,000 calls on the free Starter tier since 2 March 2026, 5,000
+otherwise). Every invocation takes a token before each call from a bucket that refills at
+``per_minute`` a minute and holds at most ``burst`` tokens, so no 60-second window, fixed or rolling,
+sees more than ``per_minute + burst`` calls whatever the number of concurrent invocations. A day
+counter stops short of ``per_day`` (the deployment's tier), and what Xero says after each call rules
+over both (:meth:`observe`): a spent minute blocks the organisation until its window ends, a day
+limit nearly spent blocks it for an hour at a time (probing with one call within the reserve), and
+a 429 blocks it until Xero's ``Retry-After``.
 
 The item is ``TENANT#<tenant id>`` / ``BUDGET``, updated with optimistic locking on its ``at``.
 """
@@ -27,6 +31,11 @@ if TYPE_CHECKING:
 ATTEMPTS = 8
 EPSILON = 1e-4
 MIN_WAIT = 0.05
+XERO_MINUTE_LIMIT = 60
+MINUTE_WINDOW = 60.0
+# Calls of a day kept for the management API and the sweep once the push has used the rest.
+DAY_RESERVE = 25
+DAY_PROBE_SECONDS = 3600.0
 
 
 class CallBudget:
@@ -76,6 +85,32 @@ class CallBudget:
         except BotoCoreError as exc:
             raise StorageError(f"could not record the rate limit of organisation {tenant_id}") from exc
 
+    def observe(self, tenant_id: str, minute_remaining: int | None, day_remaining: int | None) -> None:
+        """Follow what Xero said after a call (its ``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``)."""
+        now = self._clock()
+        if minute_remaining == XERO_MINUTE_LIMIT - 1:
+            # The first call of a new window: Xero's minute window is fixed, so remember where it began.
+            self._set(tenant_id, {"window_started_at": now})
+        elif minute_remaining == 0:
+            started = float(self._read(tenant_id).get("window_started_at", 0))
+            ends = started + MINUTE_WINDOW if now - started < MINUTE_WINDOW else now + MINUTE_WINDOW
+            self.block(tenant_id, ends - now)
+        if day_remaining is not None and day_remaining <= DAY_RESERVE:
+            self.block(tenant_id, DAY_PROBE_SECONDS)
+
+    def _set(self, tenant_id: str, values: dict[str, Any]) -> None:
+        names = {f"#{k}": k for k in values}
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(tenant_id),
+                UpdateExpression="SET " + ", ".join(f"#{k} = :{k}" for k in values),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={f":{k}": to_attr(v) for k, v in values.items()},
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not update the call budget of organisation {tenant_id}") from exc
+
     def _wait(self, item: dict[str, Any], now: float) -> float:
         blocked_until = float(item.get("blocked_until", 0))
         if blocked_until > now:
@@ -104,8 +139,9 @@ class CallBudget:
             "day_count": (int(item.get("day_count", 0)) if item.get("day") == day else 0) + 1,
             "ttl": int(now) + 3 * 86400,
         }
-        if "blocked_until" in item:
-            values["blocked_until"] = item["blocked_until"]
+        for kept in ("blocked_until", "window_started_at"):
+            if kept in item:
+                values[kept] = item[kept]
         condition: dict[str, Any] = (
             {"ConditionExpression": "#at = :seen", "ExpressionAttributeNames": {"#at": "at"}}
             if "at" in item

@@ -74,10 +74,12 @@ def update_arguments(
     condition: str | None = None,
     condition_values: dict[str, Any] | None = None,
     increments: dict[str, int] | None = None,
+    additions: dict[str, set[str]] | None = None,
 ) -> dict[str, Any]:
-    """UpdateItem arguments that SET ``values`` (None values are REMOVEd), REMOVE ``removed`` and ADD
-    ``increments``, every attribute name escaped, under an optional condition written with ``#name``
-    placeholders and ``:value`` names from ``condition_values``."""
+    """UpdateItem arguments that SET ``values`` (None values are REMOVEd), REMOVE ``removed``, count
+    up ``increments`` and ADD the members of ``additions`` to string sets, every attribute name
+    escaped, under an optional condition written with ``#name`` placeholders and ``:value`` names
+    from ``condition_values``."""
     gone = [*removed, *(k for k, v in values.items() if v is None)]
     kept = {k: v for k, v in values.items() if v is not None}
     parts = []
@@ -87,6 +89,9 @@ def update_arguments(
         parts.append("SET " + ", ".join(sets))
     if gone:
         parts.append("REMOVE " + ", ".join(f"#{k}" for k in gone))
+    added = {k: v for k, v in (additions or {}).items() if v}
+    if added:
+        parts.append("ADD " + ", ".join(f"#{k} :{k}" for k in added))
     expression = " ".join(parts)
     arguments: dict[str, Any] = {"UpdateExpression": expression}
     names = set(re.findall(r"#(\w+)", f"{expression} {condition or ''}"))
@@ -95,6 +100,7 @@ def update_arguments(
     attr_values |= {f":{k}": to_attr(v) for k, v in (increments or {}).items()}
     if increments:
         attr_values[":zero"] = to_attr(0)
+    attr_values |= {f":{k}": to_attr(set(v)) for k, v in added.items()}
     attr_values |= {k: to_attr(v) for k, v in (condition_values or {}).items()}
     if attr_values:
         arguments["ExpressionAttributeValues"] = attr_values

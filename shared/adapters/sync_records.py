@@ -8,42 +8,70 @@
 | parked event (TTL)          | ``ACCOUNT#<account id>`` | ``PARKED#<event id>``      |
 
 An invoice is *claimed* before anything is sent to Xero: one conditional write that succeeds only
-when the version is newer than the last one pushed and no other invocation holds a live claim. The
-claim records ``pending_version``; a claim found expired means an earlier attempt may have reached
-Xero, so the push looks in Xero before creating anything (``uncertain``). Failed records carry
+when the version is newer than the last one pushed to the same organisation and no other invocation
+holds a live claim. The claim records ``pending_version`` and adds the number about to be sent to
+``numbers_sent``; a claim found expired means an earlier attempt may have reached Xero, so the push
+looks in Xero (by every number sent) before creating anything (``uncertain``). Failed records carry
 ``failed_pk``/``failed_at``, which puts them in the sparse ``FailuresIndex``.
+
+Every record names its organisation (``tenant_id``); a record of another organisation than the one
+the account syncs to now is claimed as if it were new (see :mod:`shared.models.records`). Event
+bodies are kept zlib-compressed (``last_event_z``) so that a large invoice still fits DynamoDB's
+400 KB item.
 """
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.dynamo import account_pk, from_item, is_conditional_failure, to_attr, to_item, update_arguments
 from shared.errors import StorageError
+from shared.models.records import ContactRecord, InvoiceRecord, PaymentRecord
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from shared.errors import Rejected
 
 ClaimKind = Literal["claimed", "older", "busy"]
 PARKED_DAYS = 60
+# What a record may hold of an event, compressed, leaving room for the rest of its 400 KB item.
+MAX_KEPT_EVENT_BYTES = 300_000
+R = TypeVar("R", InvoiceRecord, PaymentRecord)
+# An expired or released claim on a record of another organisation is not "older": it is new there.
+OTHER_ORGANISATION = "(attribute_exists(#tenant_id) AND #tenant_id <> :tenant)"
+FREE = "(attribute_not_exists(#pending_until) OR #pending_until < :now)"
 
 
 @dataclass(frozen=True)
-class Claim:
+class Claim(Generic[R]):
     kind: ClaimKind
-    record: dict[str, Any]
+    record: R
     uncertain: bool = False
 
-    @property
-    def xero_id(self) -> str | None:
-        value = self.record.get("xero_invoice_id") or self.record.get("xero_payment_id")
-        return str(value) if value else None
+
+def compress(body: str) -> bytes:
+    return zlib.compress(body.encode(), 6)
+
+
+def decompress(blob: bytes) -> str:
+    return zlib.decompress(blob).decode()
+
+
+def event_values(body: str) -> dict[str, Any]:
+    """How an event body is kept on a record (and the legacy plain copy dropped); nothing of a body
+    too large to keep."""
+    blob = compress(body)
+    if len(blob) > MAX_KEPT_EVENT_BYTES:
+        return {"last_event_z": None, "last_event": None}
+    return {"last_event_z": blob, "last_event": None}
 
 
 def failure_values(failure: Rejected, now: datetime, account_id: str) -> dict[str, Any]:
@@ -62,6 +90,14 @@ def failure_values(failure: Rejected, now: datetime, account_id: str) -> dict[st
 CLEARED_FAILURE = ("error_code", "error_message", "error_fix", "xero_messages", "failed_pk", "failed_at")
 
 
+def _plain_record(item: dict[str, Any]) -> dict[str, Any]:
+    values = from_item(item)
+    blob = values.pop("last_event_z", None)
+    if isinstance(blob, bytes | bytearray):
+        values["last_event"] = decompress(bytes(blob))
+    return values
+
+
 class SyncRecords:
     def __init__(self, client: DynamoDBClient, table_name: str, *, lease_seconds: int = 180) -> None:
         self._client = client
@@ -70,44 +106,105 @@ class SyncRecords:
 
     # --- invoices ----------------------------------------------------------------------------
 
-    def claim_invoice(self, account_id: str, invoice_id: str, version: int, now: datetime) -> Claim:
-        """Take the right to push ``version`` of an invoice (see the module's description)."""
+    def claim_invoice(
+        self,
+        account_id: str,
+        invoice_id: str,
+        version: int,
+        now: datetime,
+        *,
+        tenant_id: str,
+        number: str | None = None,
+    ) -> Claim[InvoiceRecord]:
+        """Take the right to push ``version`` of an invoice to ``tenant_id`` (see the module's description)."""
         stamp = int(now.timestamp())
-        condition = (
-            "(attribute_not_exists(#last_version) OR #last_version < :v) "
-            "AND (attribute_not_exists(#pending_until) OR #pending_until < :now)"
-        )
+        condition = f"(attribute_not_exists(#last_version) OR #last_version < :v OR {OTHER_ORGANISATION}) AND {FREE}"
         return self._claim(
             self._key(account_id, f"INVOICE#{invoice_id}"),
             {"invoice_id": invoice_id, "pending_version": version, "pending_until": stamp + self._lease},
             condition,
-            {":v": version, ":now": stamp},
-            older=lambda old: int(old.get("last_version", 0)) >= version,
+            {":v": version, ":now": stamp, ":tenant": tenant_id},
+            additions={"numbers_sent": {number}} if number else None,
+            parse=lambda values: InvoiceRecord.model_validate(values).in_organisation(tenant_id),
+            older=lambda record: record.belongs_to(tenant_id) and record.last_version >= version,
         )
 
-    def complete_invoice(self, account_id: str, invoice_id: str, version: int, values: dict[str, Any]) -> None:
-        """Record a pushed version and release the claim (only if the claim is still ours)."""
+    def note_number(self, account_id: str, invoice_id: str, number: str) -> None:
+        """Remember a number about to be sent (an invoice renumbered after its claim was taken)."""
+        self._update(self._key(account_id, f"INVOICE#{invoice_id}"), {}, additions={"numbers_sent": {number}})
+
+    def complete_invoice(
+        self,
+        account_id: str,
+        invoice_id: str,
+        version: int,
+        values: dict[str, Any],
+        *,
+        mismatch: Rejected | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Record a pushed version and release the claim (only if the claim is still ours). With
+        ``mismatch``, Xero took the version but booked it otherwise than predicted: it is recorded as
+        pushed (a retry updates that invoice) and failed, so the owner sees it."""
+        if mismatch is None:
+            values = {**values, "state": "synced"}
+        else:
+            assert now is not None
+            values = {**values, **failure_values(mismatch, now, account_id), "failed_version": version}
         self._finish(
             self._key(account_id, f"INVOICE#{invoice_id}"),
-            {**values, "state": "synced", "last_version": version},
+            {**values, "last_version": version},
             version,
+            clear_failure=mismatch is None,
         )
 
     def fail_invoice(
-        self, account_id: str, invoice_id: str, version: int, failure: Rejected, now: datetime, extra: dict[str, Any]
+        self,
+        account_id: str,
+        invoice_id: str,
+        version: int,
+        failure: Rejected,
+        now: datetime,
+        extra: dict[str, Any],
     ) -> None:
         """Record why a version could not be pushed; the last pushed version stays as it was."""
-        values = {**extra, **failure_values(failure, now, account_id), "failed_version": version}
+        values = {
+            **extra,
+            **failure_values(failure, now, account_id),
+            "invoice_id": invoice_id,
+            "failed_version": version,
+        }
         key = self._key(account_id, f"INVOICE#{invoice_id}")
         if not self._finish(key, values, version, clear_failure=False):
             # Not (or no longer) claimed: record it unless a newer version was pushed or is in flight.
             self._record_unclaimed(
                 key,
                 values,
-                "(attribute_not_exists(#last_version) OR #last_version < :v)"
-                " AND (attribute_not_exists(#pending_until) OR #pending_until < :now)",
+                f"(attribute_not_exists(#last_version) OR #last_version < :v) AND {FREE}",
                 {":v": version, ":now": int(now.timestamp())},
             )
+
+    def note_malformed(self, account_id: str, invoice_id: str, failure: Rejected, now: datetime) -> None:
+        """An unreadable event that names this invoice: listed with the failures, and the record marked
+        failed only if nothing was ever synced for the invoice (a good version in Xero stays as it is)."""
+        values = {k: v for k, v in failure_values(failure, now, account_id).items() if k != "state" and v is not None}
+        names = {f"#{k}": k for k in (*values, "state", "invoice_id")}
+        attr_values = {f":{k}": to_attr(v) for k, v in values.items()}
+        attr_values |= {":failed": to_attr("failed"), ":invoice_id": to_attr(invoice_id)}
+        sets = ", ".join(f"#{k} = :{k}" for k in values)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=self._key(account_id, f"INVOICE#{invoice_id}"),
+                UpdateExpression=(
+                    f"SET {sets}, #state = if_not_exists(#state, :failed), "
+                    "#invoice_id = if_not_exists(#invoice_id, :invoice_id)"
+                ),
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=attr_values,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not record a malformed event of invoice {invoice_id}") from exc
 
     def release_invoice(self, account_id: str, invoice_id: str, version: int) -> None:
         """Give a claim back for a retry, as an expired claim: whatever was sent may have reached Xero,
@@ -122,12 +219,30 @@ class SyncRecords:
             increments={"skipped_count": 1},
         )
 
-    def invoice(self, account_id: str, invoice_id: str) -> dict[str, Any] | None:
-        return self._get(self._key(account_id, f"INVOICE#{invoice_id}"))
+    def record_payment_on_invoice(
+        self, account_id: str, invoice_id: str, *, amount_due: Any, status: str | None, now: datetime
+    ) -> None:
+        """Xero's amount due and status after a payment (PAID once nothing is due)."""
+        values: dict[str, Any] = {"amount_due": str(amount_due), "updated_at": now.isoformat()}
+        if status:
+            values["xero_status"] = status
+        try:
+            self._update(
+                self._key(account_id, f"INVOICE#{invoice_id}"),
+                values,
+                condition="attribute_exists(#xero_invoice_id)",
+            )
+        except ClientError as exc:
+            if not is_conditional_failure(exc):
+                raise StorageError(f"could not record the payments of invoice {invoice_id}") from exc
 
-    def invoices(self, account_id: str, invoice_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def invoice(self, account_id: str, invoice_id: str) -> InvoiceRecord | None:
+        values = self._get(self._key(account_id, f"INVOICE#{invoice_id}"))
+        return InvoiceRecord.model_validate(values) if values else None
+
+    def invoices(self, account_id: str, invoice_ids: list[str]) -> dict[str, InvoiceRecord]:
         items = self._batch_get(account_id, [f"INVOICE#{i}" for i in invoice_ids])
-        return {str(item["invoice_id"]): item for item in items if "invoice_id" in item}
+        return {str(item["invoice_id"]): InvoiceRecord.model_validate(item) for item in items if "invoice_id" in item}
 
     def failures(self, account_id: str, limit: int = 50) -> list[dict[str, Any]]:
         """The account's recent failures (invoices and payments), newest first."""
@@ -142,13 +257,13 @@ class SyncRecords:
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"could not read the failures of account {account_id}") from exc
-        return [from_item(item) for item in answer.get("Items", [])]
+        return [_plain_record(item) for item in answer.get("Items", [])]
 
     # --- contacts ----------------------------------------------------------------------------
 
-    def contacts(self, account_id: str, contact_ids: list[str]) -> dict[str, dict[str, Any]]:
+    def contacts(self, account_id: str, contact_ids: list[str]) -> dict[str, ContactRecord]:
         items = self._batch_get(account_id, [f"CONTACT#{c}" for c in contact_ids])
-        return {str(item["contact_id"]): item for item in items if "contact_id" in item}
+        return {str(item["contact_id"]): ContactRecord.model_validate(item) for item in items if "contact_id" in item}
 
     def save_contact(self, account_id: str, contact_id: str, values: dict[str, Any], version: int) -> bool:
         """Store a contact's Xero id and pushed content; False when a newer version is already stored."""
@@ -156,8 +271,8 @@ class SyncRecords:
             self._update(
                 self._key(account_id, f"CONTACT#{contact_id}"),
                 {**values, "contact_id": contact_id, "version": version},
-                condition="attribute_not_exists(#version) OR #version <= :v",
-                condition_values={":v": version},
+                condition="attribute_not_exists(#version) OR #version <= :v OR #tenant_id <> :tenant",
+                condition_values={":v": version, ":tenant": values.get("tenant_id", "")},
             )
         except ClientError as exc:
             if is_conditional_failure(exc):
@@ -167,7 +282,9 @@ class SyncRecords:
 
     # --- payments ----------------------------------------------------------------------------
 
-    def claim_payment(self, account_id: str, payment_id: str, invoice_id: str, now: datetime) -> Claim:
+    def claim_payment(
+        self, account_id: str, payment_id: str, invoice_id: str, now: datetime, *, tenant_id: str
+    ) -> Claim[PaymentRecord]:
         stamp = int(now.timestamp())
         return self._claim(
             self._key(account_id, f"PAYMENT#{payment_id}"),
@@ -177,26 +294,30 @@ class SyncRecords:
                 "pending_version": 1,
                 "pending_until": stamp + self._lease,
             },
-            "attribute_not_exists(#xero_payment_id)"
-            " AND (attribute_not_exists(#pending_until) OR #pending_until < :now)",
-            {":now": stamp},
-            older=lambda old: bool(old.get("xero_payment_id")),
+            f"(attribute_not_exists(#xero_payment_id) OR {OTHER_ORGANISATION}) AND {FREE}",
+            {":now": stamp, ":tenant": tenant_id},
+            parse=lambda values: PaymentRecord.model_validate(values).in_organisation(tenant_id),
+            older=lambda record: record.belongs_to(tenant_id) and bool(record.xero_payment_id),
         )
 
     def complete_payment(self, account_id: str, payment_id: str, values: dict[str, Any]) -> None:
         self._finish(self._key(account_id, f"PAYMENT#{payment_id}"), {**values, "state": "synced"}, 1)
 
     def fail_payment(
-        self, account_id: str, payment_id: str, failure: Rejected, now: datetime, extra: dict[str, Any]
+        self,
+        account_id: str,
+        payment_id: str,
+        failure: Rejected,
+        now: datetime,
+        extra: dict[str, Any],
     ) -> None:
-        values = {**extra, **failure_values(failure, now, account_id)}
+        values = {**extra, **failure_values(failure, now, account_id), "payment_id": payment_id}
         key = self._key(account_id, f"PAYMENT#{payment_id}")
         if not self._finish(key, values, 1, clear_failure=False):
             self._record_unclaimed(
                 key,
                 values,
-                "attribute_not_exists(#xero_payment_id)"
-                " AND (attribute_not_exists(#pending_until) OR #pending_until < :now)",
+                f"attribute_not_exists(#xero_payment_id) AND {FREE}",
                 {":now": int(now.timestamp())},
             )
 
@@ -204,10 +325,16 @@ class SyncRecords:
         """As :meth:`release_invoice`: the next attempt first looks for the payment in Xero."""
         self._expire(self._key(account_id, f"PAYMENT#{payment_id}"), 1)
 
+    def payment(self, account_id: str, payment_id: str) -> PaymentRecord | None:
+        values = self._get(self._key(account_id, f"PAYMENT#{payment_id}"))
+        return PaymentRecord.model_validate(values) if values else None
+
     def payments_of(self, account_id: str, invoice_id: str) -> list[dict[str, Any]]:
         """Failed payment records of an invoice (for the retry route)."""
         return [
-            f for f in self.failures(account_id, limit=200) if f.get("payment_id") and f["invoice_id"] == invoice_id
+            f
+            for f in self.failures(account_id, limit=200)
+            if f.get("payment_id") and f.get("invoice_id") == invoice_id and f.get("sk", "").startswith("PAYMENT#")
         ]
 
     # --- parked events -----------------------------------------------------------------------
@@ -217,7 +344,7 @@ class SyncRecords:
         item = {
             "pk": account_pk(account_id),
             "sk": f"PARKED#{event_id}",
-            "body": body,
+            "body_z": compress(body),
             "reason": reason,
             "parked_at": now.isoformat(),
             "ttl": int((now + timedelta(days=PARKED_DAYS)).timestamp()),
@@ -238,7 +365,12 @@ class SyncRecords:
         try:
             while True:
                 answer = self._client.query(**kwargs)
-                items.extend(from_item(item) for item in answer.get("Items", []))
+                for item in answer.get("Items", []):
+                    values = from_item(item)
+                    blob = values.pop("body_z", None)
+                    if isinstance(blob, bytes | bytearray):
+                        values["body"] = decompress(bytes(blob))
+                    items.append(values)
                 if "LastEvaluatedKey" not in answer:
                     return items
                 kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
@@ -263,27 +395,33 @@ class SyncRecords:
         condition: str,
         condition_values: dict[str, Any],
         *,
-        older: Any,
-    ) -> Claim:
+        parse: Callable[[dict[str, Any]], R],
+        older: Callable[[R], bool],
+        additions: dict[str, set[str]] | None = None,
+    ) -> Claim[R]:
         try:
             answer = self._client.update_item(
                 TableName=self._table,
                 Key=key,
                 ReturnValues="ALL_OLD",
-                **update_arguments(values, condition=condition, condition_values=condition_values),
+                **update_arguments(values, condition=condition, condition_values=condition_values, additions=additions),
             )
         except ClientError as exc:
             if not is_conditional_failure(exc):
                 raise StorageError("could not claim a sync record") from exc
-            current = self._get(key) or {}
+            current = parse(self._get(key) or {**values, "pending_version": None, "pending_until": None})
             return Claim("older" if older(current) else "busy", current)
         except BotoCoreError as exc:
             raise StorageError("could not claim a sync record") from exc
-        old = from_item(answer.get("Attributes", {}))
-        # An expired claim: an earlier attempt stopped somewhere after claiming, maybe after Xero
-        # had already committed what it sent.
-        uncertain = "pending_until" in old
-        return Claim("claimed", {**old, **values}, uncertain=uncertain)
+        old = _plain_record(answer.get("Attributes", {}))
+        merged = {**old, **values}
+        for name, members in (additions or {}).items():
+            merged[name] = set(old.get(name) or ()) | members
+        record = parse(merged)
+        # An expired claim: an earlier attempt stopped somewhere after claiming, maybe after Xero had
+        # already committed what it sent. A record of another organisation starts afresh there.
+        uncertain = "pending_until" in old and old.get("tenant_id") in (None, condition_values[":tenant"])
+        return Claim("claimed", record, uncertain=uncertain)
 
     def _record_unclaimed(
         self, key: dict[str, Any], values: dict[str, Any], condition: str, condition_values: dict[str, Any]
@@ -334,6 +472,7 @@ class SyncRecords:
         condition: str | None = None,
         condition_values: dict[str, Any] | None = None,
         increments: dict[str, int] | None = None,
+        additions: dict[str, set[str]] | None = None,
     ) -> None:
         try:
             self._client.update_item(
@@ -345,6 +484,7 @@ class SyncRecords:
                     condition=condition,
                     condition_values=condition_values,
                     increments=increments,
+                    additions=additions,
                 ),
             )
         except ClientError as exc:
@@ -360,7 +500,7 @@ class SyncRecords:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not read a sync record") from exc
         item = answer.get("Item")
-        return from_item(item) if item else None
+        return _plain_record(item) if item else None
 
     def _batch_get(self, account_id: str, sort_keys: list[str]) -> list[dict[str, Any]]:
         found: list[dict[str, Any]] = []
@@ -371,7 +511,7 @@ class SyncRecords:
                 request: dict[str, Any] = {self._table: {"Keys": keys, "ConsistentRead": True}}
                 while request:
                     answer = self._client.batch_get_item(RequestItems=request)
-                    found.extend(from_item(item) for item in answer.get("Responses", {}).get(self._table, []))
+                    found.extend(_plain_record(item) for item in answer.get("Responses", {}).get(self._table, []))
                     request = dict(answer.get("UnprocessedKeys") or {})
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"could not read the sync records of account {account_id}") from exc

@@ -8,8 +8,11 @@ request header is ever put into an error or a log line.
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any, Literal, NoReturn
 
 import httpx
@@ -22,6 +25,7 @@ from shared.errors import (
     XeroError,
     XeroNotFound,
     XeroRateLimited,
+    XeroRequestTooLarge,
     XeroUnauthorized,
     XeroUnavailable,
     XeroValidationError,
@@ -31,6 +35,13 @@ from shared.observability import logger
 
 ACCOUNTING_PREFIX = "/api.xro/2.0/"
 MAX_IDEMPOTENCY_KEY = 128
+# Xero answers 404 to URLs longer than about 2,091 characters (XeroAPI/Xero-NetStandard#471,
+# XeroAPI/xero-node#404, XeroAPI/Xero-OpenAPI#534); the push builds its lookups to stay well below.
+MAX_URL_LENGTH = 2000
+# Xero takes request bodies of at most 3.5 MB (its API limits documentation).
+MAX_BODY_BYTES = 3_500_000
+# Xero sends Retry-After with its minute and day limits; a 429 without one (the concurrent limit) is
+# a moment's wait, never a long block.
 DEFAULT_RETRY_AFTER = 60
 
 WriteMethod = Literal["PUT", "POST"]
@@ -126,6 +137,13 @@ class XeroClient:
 
     # --- accounting --------------------------------------------------------------------------
 
+    def url_length(self, resource: str, params: Mapping[str, str] | None = None) -> int:
+        """How long the URL of an accounting call would be (Xero refuses long ones with a 404)."""
+        return len(str(httpx.URL(self._api(resource), params=params)))
+
+    def _api(self, resource: str) -> str:
+        return f"{self._settings.xero_api_url}{ACCOUNTING_PREFIX}{resource.lstrip('/')}"
+
     def get(
         self, access_token: str, tenant_id: str, resource: str, params: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -167,14 +185,20 @@ class XeroClient:
     ) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {access_token}", "xero-tenant-id": tenant_id}
         headers.update(extra_headers or {})
-        response = self._send(
-            method,
-            f"{self._settings.xero_api_url}{ACCOUNTING_PREFIX}{resource.lstrip('/')}",
-            headers=headers,
-            params=params,
-            json=json_body,
-            tenant_id=tenant_id,
-        )
+        url = httpx.URL(self._api(resource), params=params)
+        if len(str(url)) > MAX_URL_LENGTH:
+            raise XeroRequestTooLarge(
+                f"a {method} {resource} URL of {len(str(url))} characters is longer than Xero takes"
+            )
+        content: bytes | None = None
+        if json_body is not None:
+            content = dumps(json_body)
+            if len(content) > MAX_BODY_BYTES:
+                raise XeroRequestTooLarge(
+                    f"a {method} {resource} body of {len(content)} bytes is larger than Xero takes"
+                )
+            headers["Content-Type"] = "application/json"
+        response = self._send(method, str(url), headers=headers, content=content, tenant_id=tenant_id)
         if response.status_code in (200, 201):
             body = _json(response)
             if not isinstance(body, dict):
@@ -279,8 +303,12 @@ class XeroClient:
         if status == 404:
             raise XeroNotFound(f"Xero found nothing at {response.request.url.path}", status)
         if status == 429:
-            problem = response.headers.get("X-Rate-Limit-Problem", "minute").lower()
-            retry_after = _int(response.headers.get("Retry-After")) or DEFAULT_RETRY_AFTER
+            retry_after = _int(response.headers.get("Retry-After"))
+            problem = response.headers.get("X-Rate-Limit-Problem", "").lower() or (
+                "minute" if retry_after is not None else "concurrent"
+            )
+            if retry_after is None:
+                retry_after = 1 if problem == "concurrent" else DEFAULT_RETRY_AFTER
             raise XeroRateLimited(f"Xero's {problem} limit was reached", retry_after, problem)
         if status == 503:
             raise XeroUnavailable(
@@ -313,10 +341,26 @@ def validation_messages(body: Any) -> list[str]:
 
 
 def _json(response: httpx.Response) -> Any:
+    """Xero's JSON with every number as a Decimal: money keeps its cents however large it is."""
     try:
-        return response.json()
+        return json.loads(response.content, parse_float=Decimal)
     except ValueError:
         return {}
+
+
+_EXACT = re.compile(r'"\\u0000exact:(-?[0-9.]+(?:E[+-]?[0-9]+)?)"')
+
+
+def dumps(body: Any) -> bytes:
+    """``body`` as JSON, Decimals written as exact JSON numbers (never floats, never strings)."""
+
+    def exact(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return f"\u0000exact:{value:f}"
+        raise TypeError(f"{type(value).__name__} is not JSON")
+
+    text = json.dumps(body, default=exact, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _EXACT.sub(r"\1", text).encode()
 
 
 def _int(value: str | None) -> int | None:

@@ -30,7 +30,7 @@ from shared.errors import (
 from shared.models import api
 from shared.models.chart import XeroAccount, XeroTaxRate
 from shared.models.connection import Connection, ConnectionStatus, Tenant, utc_now
-from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
+from shared.models.settings import ORGANISATION_SETTINGS, AccountSettings, PaymentAccount, TaxMapping
 from shared.observability import logger
 
 ACCOUNTS = "accounts"
@@ -42,8 +42,6 @@ PAYMENTS_HELP = (
     'tick "Enable payments to this account" > Save. This list can take up to 5 minutes to show it; '
     "choosing the account by its code works at once."
 )
-# Settings that name things inside one organisation; they do not carry over to another.
-ORGANISATION_SETTINGS = ("payment_account", "sales_account_code", "tax_mappings", "default_tax_type")
 
 
 class ManagementService:
@@ -56,6 +54,7 @@ class ManagementService:
         cache: XeroReadCache,
         disconnector: Disconnector,
         *,
+        on_ready: Callable[[str], object] = lambda account_id: None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
         self._connections = connections
@@ -64,6 +63,7 @@ class ManagementService:
         self._xero = xero
         self._cache = cache
         self._disconnector = disconnector
+        self._on_ready = on_ready
         self._clock = clock
 
     # --- connection and organisations ----------------------------------------------------------
@@ -87,6 +87,7 @@ class ManagementService:
             last_activity_at=connection.last_activity_at,
             warn_on=date.fromisoformat(policy.warn_on(connection.last_activity_at)) if connected else None,
             disconnect_on=date.fromisoformat(policy.disconnect_on(connection.last_activity_at)) if connected else None,
+            **_organisation_change(self._settings.get(account_id)),
         )
 
     def organisations(self, account_id: str) -> api.OrganisationsView:
@@ -108,14 +109,7 @@ class ManagementService:
         if connection.tenant_id != tenant_id:
             settings = self._settings.get(account_id)
             cleared = [name for name in ORGANISATION_SETTINGS if getattr(settings, name)]
-            emptied = settings.model_copy(
-                update={
-                    "payment_account": None,
-                    "sales_account_code": None,
-                    "tax_mappings": {},
-                    "default_tax_type": None,
-                }
-            )
+            emptied = settings.for_another_organisation(self._clock())
             self._settings.save_choosing_tenant(emptied, tenant_id, now=self._clock())
             self._record_activity(account_id)
             logger.info("organisation chosen", extra={"account_id": account_id, "tenant_id": tenant_id})
@@ -330,8 +324,13 @@ class ManagementService:
             return self._xero.get(access.access_token, tenant_id, resource)
 
     def _save_settings(self, connection: Connection, settings: AccountSettings) -> AccountSettings:
-        stored = self._settings.save(settings, now=self._clock())
+        ready = settings.resumed_if_ready()
+        stored = self._settings.save(ready, now=self._clock())
         self._record_activity(connection.account_id)
+        if settings.organisation_changed_at is not None and ready.organisation_changed_at is None:
+            # The new organisation's settings are chosen: what waited for them can go now.
+            logger.info("settings chosen for the new organisation", extra={"account_id": connection.account_id})
+            self._on_ready(connection.account_id)
         return stored
 
     def _save(self, connection: Connection, settings: AccountSettings) -> api.SettingsView:
@@ -345,6 +344,12 @@ class ManagementService:
 
 
 # --- pure helpers ------------------------------------------------------------------------------
+
+
+def _organisation_change(settings: AccountSettings) -> dict[str, Any]:
+    if settings.organisation_changed_at is None:
+        return {}
+    return {"organisation_changed_at": settings.organisation_changed_at, "settings_needed": settings.missing_for_sync()}
 
 
 def _state(status: ConnectionStatus) -> api.ConnectionState:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from shared.domain.xero_math import UNIT, Line, cents, xero_totals
+from shared.domain.money import LineInput, LinePlan, LineRefused, Totals, cents, explain_difference, plan_line, totals
 from shared.errors import Rejected
 from shared.models.events import AmountsAre, Contact, Invoice, InvoiceStatus, Payment
 from shared.models.settings import AccountSettings, PaymentAccount
@@ -27,12 +28,17 @@ ADDRESS_TYPES = {"billing": "POBOX", "street": "STREET"}
 # Xero invoice statuses an event cannot move away from.
 FINAL = frozenset({"VOIDED", "DELETED"})
 EDITABLE = frozenset({"DRAFT", "SUBMITTED"})
+REFERENCE_LENGTH = 255  # Xero's payment reference field
 
 
-def contact_element(contact: Contact, *, xero_contact_id: str | None, name: str) -> dict[str, Any]:
+def contact_element(
+    contact: Contact, *, xero_contact_id: str | None, name: str, number: str | None = None
+) -> dict[str, Any]:
+    """``number`` is the ContactNumber this account holds in the organisation: the platform's contact
+    id, unless another account connected to the same organisation holds that one."""
     element: dict[str, Any] = {
         "ContactID": xero_contact_id,
-        "ContactNumber": contact.contact_id,
+        "ContactNumber": number or contact.contact_id,
         "Name": name,
         "FirstName": contact.first_name,
         "LastName": contact.last_name,
@@ -91,19 +97,27 @@ def target_status(invoice: Invoice, current: str | None) -> str | None:
     return "AUTHORISED"
 
 
-def invoice_element(
+@dataclass(frozen=True)
+class PreparedInvoice:
+    """An invoice checked against the account's settings and Xero's arithmetic, before anything is
+    written for it: its Xero lines, the totals Xero will book, and the header fields."""
+
+    lines: tuple[dict[str, Any], ...]
+    totals: Totals
+    header: dict[str, Any]
+
+
+def prepare_invoice(
     invoice: Invoice,
     *,
     settings: AccountSettings,
     tax_rates: dict[str, Decimal],
-    xero_contact_id: str,
-    xero_invoice_id: str | None,
-    status: str,
-) -> dict[str, Any]:
-    """The invoice as Xero takes it; checks mappings, accounts and that Xero's totals equal ours."""
+    invoice_url: str | None = None,
+) -> PreparedInvoice:
+    """Check mappings, accounts and money; raises :class:`Rejected` naming the line at fault."""
     amounts = LINE_AMOUNT_TYPES[invoice.amounts_are]
     lines: list[dict[str, Any]] = []
-    predicted: list[Line] = []
+    plans: list[LinePlan] = []
     for index, item in enumerate(invoice.line_items, start=1):
         account_code = item.account_code or settings.sales_account_code
         if not account_code:
@@ -120,32 +134,73 @@ def invoice_element(
                 f"Xero has no active tax rate {tax_type} for invoice {invoice.number} line {index}.",
                 "Map the platform tax rate to one of the organisation's active Xero tax rates.",
             )
+        try:
+            plan = plan_line(
+                index,
+                LineInput(item.quantity, item.unit_price, item.discount_rate, rate),
+                amounts_are=amounts,
+                currency=invoice.currency,
+            )
+        except LineRefused as refused:
+            raise Rejected("line_not_exact", f"Invoice {invoice.number} {refused.problem}.", refused.fix) from None
         line = {
             "Description": item.description,
-            "Quantity": _number(item.quantity),
-            "UnitAmount": _number(item.unit_price.quantize(UNIT)),
+            "Quantity": plan.quantity,
+            "UnitAmount": plan.unit_amount,
             "AccountCode": account_code,
             "TaxType": tax_type,
-            "DiscountRate": _number(item.discount_rate) if item.discount_rate else None,
+            "DiscountRate": plan.discount_rate,
+            "DiscountAmount": plan.discount_amount,
+            "TaxAmount": plan.tax_override,
         }
         lines.append(_without_none(line))
-        predicted.append(Line(item.quantity, item.unit_price, item.discount_rate, rate))
-    _check_totals(invoice, xero_totals(predicted, amounts))
-    element: dict[str, Any] = {
-        "InvoiceID": xero_invoice_id,
+        plans.append(plan)
+    predicted = totals(plans, amounts)
+    _check_totals(invoice, plans, predicted)
+    header: dict[str, Any] = {
         "Type": "ACCREC",
         "InvoiceNumber": invoice.number,
-        "Contact": {"ContactID": xero_contact_id},
         "Date": invoice.issue_date.isoformat(),
-        # Xero needs a due date to approve an invoice: an approved one without it is due on issue.
-        "DueDate": _iso(invoice.due_date or (invoice.issue_date if status != "DRAFT" else None)),
+        "DueDate": _iso(invoice.due_date),
         "Reference": invoice.reference,
         "CurrencyCode": invoice.currency,
         "LineAmountTypes": amounts,
-        "Status": status,
-        "LineItems": lines,
+        "Url": invoice_url,
     }
+    return PreparedInvoice(tuple(lines), predicted, _without_none(header))
+
+
+def invoice_element(
+    prepared: PreparedInvoice, *, xero_contact_id: str, xero_invoice_id: str | None, status: str
+) -> dict[str, Any]:
+    """The invoice as Xero takes it, once its contact is known and its status decided."""
+    element: dict[str, Any] = {
+        "InvoiceID": xero_invoice_id,
+        **prepared.header,
+        "Contact": {"ContactID": xero_contact_id},
+        "Status": status,
+        "LineItems": list(prepared.lines),
+    }
+    if "DueDate" not in element and status != "DRAFT":
+        # Xero needs a due date to approve an invoice: an approved one without it is due on issue.
+        element["DueDate"] = element["Date"]
     return _without_none(element)
+
+
+def check_booked(prepared: PreparedInvoice, answer: dict[str, Any], number: str | None) -> Rejected | None:
+    """After Xero answers: a refusal to raise loudly if Xero booked other totals than predicted."""
+    booked = tuple(_decimal(answer.get(k)) for k in ("SubTotal", "TotalTax", "Total"))
+    if None in booked:
+        return None
+    predicted = (prepared.totals.subtotal, prepared.totals.total_tax, prepared.totals.total)
+    if tuple(cents(v) for v in booked if v is not None) == predicted:
+        return None
+    return Rejected(
+        "xero_totals_differ",
+        f"Xero booked invoice {number} with subtotal {booked[0]}, tax {booked[1]}, total {booked[2]} where "
+        f"{predicted[0]}, {predicted[1]}, {predicted[2]} were expected. The invoice is in Xero with these totals.",
+        "Check the invoice in Xero against the platform (tax rates changed in Xero?), correct it, then retry.",
+    )
 
 
 def content_fingerprint(element: dict[str, Any]) -> str:
@@ -176,10 +231,19 @@ def payment_element(payment: Payment, *, xero_invoice_id: str, account: PaymentA
             "Invoice": {"InvoiceID": xero_invoice_id},
             "Account": {"AccountID": account.account_id},
             "Date": payment.date.isoformat(),
-            "Amount": _number(payment.amount),
-            "Reference": payment.reference,
+            "Amount": payment.amount,
+            "Reference": payment_reference(payment),
         }
     )
+
+
+def payment_reference(payment: Payment) -> str:
+    """The payment's reference in Xero carries the platform's payment id, the one identity a payment
+    found in Xero is matched by (two equal instalments with the same reference stay apart)."""
+    marker = f"[{payment.payment_id}]"
+    if not payment.reference:
+        return marker
+    return f"{payment.reference[: REFERENCE_LENGTH - len(marker) - 1]} {marker}"
 
 
 def _tax_type(invoice: Invoice, tax_id: str | None, settings: AccountSettings, index: int) -> str | None:
@@ -204,19 +268,25 @@ def _tax_type(invoice: Invoice, tax_id: str | None, settings: AccountSettings, i
     return mapping.tax_type
 
 
-def _check_totals(invoice: Invoice, predicted: Any) -> None:
+def _check_totals(invoice: Invoice, plans: list[LinePlan], predicted: Totals) -> None:
+    if predicted.total < 0:
+        raise Rejected(
+            "negative_total",
+            f"Invoice {invoice.number} comes to {predicted.total}: Xero does not take an invoice whose total is "
+            "negative (its lines may be, as long as the total is not).",
+            "Issue a credit note on the platform for money owed back to the customer.",
+        )
     if invoice.totals is None:
         return
-    ours = (invoice.totals.subtotal, invoice.totals.total_tax, invoice.totals.total)
-    xeros = (predicted.subtotal, predicted.total_tax, predicted.total)
-    if tuple(cents(v) for v in ours) == xeros:
+    ours = Totals(*(cents(v) for v in (invoice.totals.subtotal, invoice.totals.total_tax, invoice.totals.total)))
+    if ours == predicted:
         return
     raise Rejected(
         "totals_differ",
-        f"Invoice {invoice.number} would not match in Xero: Xero rounds tax on each line and would record "
-        f"subtotal {xeros[0]}, tax {xeros[1]}, total {xeros[2]} where the platform has "
-        f"subtotal {ours[0]}, tax {ours[1]}, total {ours[2]}.",
-        "Round tax per line on the platform (as Xero does), or adjust the invoice so the totals agree, then retry.",
+        f"Invoice {invoice.number} would not match in Xero: Xero would record subtotal {predicted.subtotal}, "
+        f"tax {predicted.total_tax}, total {predicted.total} where the platform has subtotal {ours.subtotal}, "
+        f"tax {ours.total_tax}, total {ours.total}. " + explain_difference(plans, predicted, ours, invoice.currency),
+        "Round tax per line on the platform (as Xero does), or adjust the line named, then retry.",
     )
 
 
@@ -224,10 +294,13 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _number(value: Decimal) -> float:
-    # Amounts have at most 15 significant digits (the event contract), which a float carries exactly
-    # to JSON's shortest representation.
-    return float(value)
+def _decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 def _without_none(values: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from shared.adapters.connections import ConnectionRepository
 from shared.adapters.oauth_state import OAuthStateStore, PendingConsent, digest
+from shared.adapters.settings import SettingsRepository
 from shared.adapters.xero import XeroClient
 from shared.config import Settings
 from shared.connect_link import ConnectLinkError, verify_connect_link
@@ -53,6 +54,7 @@ class ConnectFlow:
         xero: XeroClient,
         credentials: Callable[[], ClientCredentials],
         link_secret: Callable[[], str],
+        account_settings: SettingsRepository | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._settings = settings
@@ -62,6 +64,7 @@ class ConnectFlow:
         self._xero = xero
         self._credentials = credentials
         self._link_secret = link_secret
+        self._account_settings = account_settings
         self._clock = clock
 
     def start(
@@ -156,6 +159,7 @@ class ConnectFlow:
                 "No Xero organisation was selected, so nothing was connected. Start again and pick one.",
                 reason="no tenants granted",
             )
+        before = self._connections.get(account_id)
         connection = self._connections.save_grant(
             account_id,
             tokens=self._tokens.encrypt(account_id, tokens),
@@ -165,6 +169,8 @@ class ConnectFlow:
             xero_user_id=tokens.id_claims.get("xero_userid"),
             now=now,
         )
+        if before is not None and before.tenant_id and connection.tenant_id not in (None, before.tenant_id):
+            self._moved(account_id, now)
         logger.info(
             "connection stored",
             extra={
@@ -174,6 +180,16 @@ class ConnectFlow:
             },
         )
         return connection
+
+    def _moved(self, account_id: str, now: datetime) -> None:
+        """Reconnected to another organisation: a fresh start there. Settings naming the previous one are
+        cleared, and events wait until the new ones are chosen (sync records of the previous organisation
+        are never used for this one)."""
+        if self._account_settings is None:
+            return
+        settings = self._account_settings.get(account_id)
+        self._account_settings.save(settings.for_another_organisation(now), now=now)
+        logger.info("reconnected to another organisation", extra={"account_id": account_id})
 
     def _revoke_quietly(self, refresh_token: str) -> None:
         try:

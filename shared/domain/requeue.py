@@ -36,8 +36,8 @@ class Requeue:
         """Re-queue the failed events of one invoice: its failed version and its failed payments."""
         bodies: list[str] = []
         record = self._records.invoice(account_id, invoice_id)
-        if record and record.get("state") == "failed" and record.get("last_event"):
-            bodies.append(str(record["last_event"]))
+        if record and record.state == "failed" and record.last_event:
+            bodies.append(record.last_event)
         bodies += [
             str(p["last_event"]) for p in self._records.payments_of(account_id, invoice_id) if p.get("last_event")
         ]

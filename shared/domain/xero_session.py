@@ -23,8 +23,8 @@ if TYPE_CHECKING:
     from shared.adapters.xero import WriteMethod, XeroClient
     from shared.domain.tokens import Access, TokenManager
 
-# Xero says no calls are left this minute: its window rolls, so a short pause frees the next call.
-MINUTE_BLOCK = 5
+# A 429 for the concurrent limit (no Retry-After) is a moment's wait: another call of ours is in flight.
+CONCURRENT_RETRIES = 2
 
 
 class OutOfBudget(SyncError):
@@ -84,6 +84,9 @@ class XeroSession:
         self._access: Access | None = None
         self.counts = CallCounts()
 
+    def url_length(self, resource: str, params: Mapping[str, str] | None = None) -> int:
+        return self._xero.url_length(resource, params)
+
     def get(self, resource: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
         return self._call("GET", resource, lambda token: self._xero.get(token, self.tenant_id, resource, params))
 
@@ -128,23 +131,29 @@ class XeroSession:
 
     def _counted(self, resource: str, send: Callable[[str], dict[str, Any]], token: str) -> dict[str, Any]:
         name = resource.split("/", 1)[0].split("?", 1)[0]
-        self.counts.calls += 1
-        self.counts.by_resource[name] = self.counts.by_resource.get(name, 0) + 1
-        try:
-            return send(token)
-        except XeroRateLimited as exc:
-            self.counts.rate_limited += 1
-            metrics.add_metric(name="XeroRateLimited", unit="Count", value=1)
-            logger.warning(
-                "xero rate limit reached",
-                extra={"tenant_id": self.tenant_id, "problem": exc.problem, "retry_after": exc.retry_after},
-            )
-            self._budget.block(self.tenant_id, exc.retry_after)
-            raise
-        except XeroUnavailable as exc:
-            if exc.offline and exc.retry_after:
-                self._budget.block(self.tenant_id, exc.retry_after)
-            raise
+        for attempt in range(CONCURRENT_RETRIES + 1):
+            self.counts.calls += 1
+            self.counts.by_resource[name] = self.counts.by_resource.get(name, 0) + 1
+            try:
+                return send(token)
+            except XeroRateLimited as exc:
+                self.counts.rate_limited += 1
+                metrics.add_metric(name="XeroRateLimited", unit="Count", value=1)
+                logger.warning(
+                    "xero rate limit reached",
+                    extra={"tenant_id": self.tenant_id, "problem": exc.problem, "retry_after": exc.retry_after},
+                )
+                if exc.problem == "concurrent" and attempt < CONCURRENT_RETRIES:
+                    self._sleep(exc.retry_after * (attempt + 1))
+                    continue
+                if exc.problem != "concurrent":
+                    self._budget.block(self.tenant_id, exc.retry_after)
+                raise
+            except XeroUnavailable as exc:
+                if exc.offline and exc.retry_after:
+                    self._budget.block(self.tenant_id, exc.retry_after)
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _current_access(self) -> Access:
         if self._access is None:
@@ -162,9 +171,5 @@ class XeroSession:
 
     def _watch_limits(self) -> None:
         limits = self._xero.last_limits.get(self.tenant_id)
-        if limits is None:
-            return
-        if limits.minute_remaining == 0:
-            self._budget.block(self.tenant_id, MINUTE_BLOCK)
-        if limits.day_remaining == 0:
-            self._budget.block(self.tenant_id, 3600)
+        if limits is not None:
+            self._budget.observe(self.tenant_id, limits.minute_remaining, limits.day_remaining)

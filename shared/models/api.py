@@ -63,6 +63,13 @@ class ConnectionView(_Answer):
     last_activity_at: datetime | None = None
     warn_on: date | None = Field(default=None, description="When the owner is warned of inactivity")
     disconnect_on: date | None = Field(default=None, description="When the inactivity sweep disconnects")
+    organisation_changed_at: datetime | None = Field(
+        default=None,
+        description="The account moved to another Xero organisation: its events wait until settings_needed are chosen",
+    )
+    settings_needed: list[str] = Field(
+        default_factory=list, description="What to choose for the new organisation before events go to it"
+    )
 
 
 class OrganisationsView(_Answer):

@@ -72,8 +72,11 @@ class Contact(_Model):
 
 class LineItem(_Model):
     description: str = Field(min_length=1, max_length=4000)
-    quantity: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=4)]
-    unit_price: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4)]
+    quantity: Annotated[Decimal, Field(max_digits=15, decimal_places=4)]
+    unit_price: Annotated[Decimal, Field(max_digits=15, decimal_places=4)] = Field(
+        description="May be negative (a coupon, a credit on the invoice): Xero takes negative lines as long as "
+        "the invoice's total is not negative"
+    )
     discount_rate: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = Field(
         default=None, description="Percent off the line, e.g. 10 for 10 %"
     )

@@ -47,5 +47,44 @@ class AccountSettings(BaseModel):
     alert_recipients: tuple[EmailAddress, ...] = Field(
         default=(), description="Who receives alerts; empty means the Xero user who connected"
     )
+    organisation_changed_at: datetime | None = Field(
+        default=None,
+        description="Set when the account moved to another Xero organisation and its settings were cleared; "
+        "events wait (parked) until the owner chooses the new organisation's settings",
+    )
     updated_at: datetime | None = None
     version: int = Field(default=0, description="Optimistic-locking counter, bumped by every write")
+
+    def for_another_organisation(self, now: datetime) -> AccountSettings:
+        """The settings once the account syncs to another organisation: what named things in the previous
+        one is cleared, and if there was any, events wait until the owner chooses the new ones."""
+        had_any = any(getattr(self, name) for name in ORGANISATION_SETTINGS)
+        return self.model_copy(
+            update={
+                "payment_account": None,
+                "sales_account_code": None,
+                "tax_mappings": {},
+                "default_tax_type": None,
+                "organisation_changed_at": now if had_any else self.organisation_changed_at,
+            }
+        )
+
+    def missing_for_sync(self) -> list[str]:
+        """What an account moved to another organisation must choose again before its events go."""
+        missing = []
+        if not self.sales_account_code:
+            missing.append("sales_account_code")
+        if not self.payment_account:
+            missing.append("payment_account")
+        if not self.tax_mappings and not self.default_tax_type:
+            missing.append("tax_mappings")
+        return missing
+
+    def resumed_if_ready(self) -> AccountSettings:
+        if self.organisation_changed_at is None or self.missing_for_sync():
+            return self
+        return self.model_copy(update={"organisation_changed_at": None})
+
+
+# Settings that name things inside one organisation; they do not carry over to another.
+ORGANISATION_SETTINGS = ("payment_account", "sales_account_code", "tax_mappings", "default_tax_type")

@@ -509,7 +509,9 @@ def test_a_connection_that_needs_reconnecting_is_not_connected(service_env, api,
 def test_xero_down_or_rate_limited_is_xero_unavailable_and_writes_nothing(service_env, sandbox, api, nz):
     faults = [
         (FaultRule(kind="offline", path="/api.xro/2.0/TaxRates"), None),
-        (FaultRule(kind="status", status=429, path="/api.xro/2.0/TaxRates"), 60),
+        (FaultRule(kind="status", status=429, path="/api.xro/2.0/TaxRates", retry_after=60), 60),
+        # A 429 without Retry-After is Xero's concurrent limit: a moment's wait, not a minute's.
+        (FaultRule(kind="status", status=429, path="/api.xro/2.0/TaxRates"), 1),
         (FaultRule(kind="status", status=500, path="/api.xro/2.0/TaxRates"), None),
     ]
 

@@ -20,43 +20,43 @@ def records(resources: LocalResources) -> SyncRecords:
 
 def test_a_claim_admits_only_newer_versions_and_one_holder(resources: LocalResources) -> None:
     store = records(resources)
-    first = store.claim_invoice("a", "inv-1", 2, NOW)
+    first = store.claim_invoice("a", "inv-1", 2, NOW, tenant_id="t")
     assert first.kind == "claimed"
     assert not first.uncertain
-    assert store.claim_invoice("a", "inv-1", 3, NOW).kind == "busy"
+    assert store.claim_invoice("a", "inv-1", 3, NOW, tenant_id="t").kind == "busy"
     store.complete_invoice("a", "inv-1", 2, {"xero_invoice_id": "x-1", "xero_status": "DRAFT"})
-    assert store.claim_invoice("a", "inv-1", 2, NOW).kind == "older"
-    assert store.claim_invoice("a", "inv-1", 1, NOW).kind == "older"
-    newer = store.claim_invoice("a", "inv-1", 3, NOW)
+    assert store.claim_invoice("a", "inv-1", 2, NOW, tenant_id="t").kind == "older"
+    assert store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t").kind == "older"
+    newer = store.claim_invoice("a", "inv-1", 3, NOW, tenant_id="t")
     assert newer.kind == "claimed"
-    assert newer.xero_id == "x-1"
+    assert newer.record.xero_invoice_id == "x-1"
 
 
 def test_an_expired_claim_is_taken_over_and_marked_uncertain(resources: LocalResources) -> None:
     store = records(resources)
-    store.claim_invoice("a", "inv-1", 1, NOW)
-    later = store.claim_invoice("a", "inv-1", 1, NOW + timedelta(seconds=61))
+    store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t")
+    later = store.claim_invoice("a", "inv-1", 1, NOW + timedelta(seconds=61), tenant_id="t")
     assert later.kind == "claimed"
     assert later.uncertain
 
 
 def test_a_failure_is_listed_and_cleared_by_a_later_success(resources: LocalResources) -> None:
     store = records(resources)
-    store.claim_invoice("a", "inv-1", 1, NOW)
+    store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t")
     store.fail_invoice("a", "inv-1", 1, Rejected("unmapped_tax", "no map", "map it"), NOW, {"number": "INV-1"})
     assert [f["error_code"] for f in store.failures("a")] == ["unmapped_tax"]
     # The failed version can be tried again (the retry route), and success clears the failure.
-    assert store.claim_invoice("a", "inv-1", 1, NOW).kind == "claimed"
+    assert store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t").kind == "claimed"
     store.complete_invoice("a", "inv-1", 1, {"xero_invoice_id": "x"})
     assert store.failures("a") == []
 
 
 def test_payments_are_claimed_once(resources: LocalResources) -> None:
     store = records(resources)
-    assert store.claim_payment("a", "p-1", "inv-1", NOW).kind == "claimed"
-    assert store.claim_payment("a", "p-1", "inv-1", NOW).kind == "busy"
+    assert store.claim_payment("a", "p-1", "inv-1", NOW, tenant_id="t").kind == "claimed"
+    assert store.claim_payment("a", "p-1", "inv-1", NOW, tenant_id="t").kind == "busy"
     store.complete_payment("a", "p-1", {"xero_payment_id": "xp-1"})
-    assert store.claim_payment("a", "p-1", "inv-1", NOW + timedelta(hours=1)).kind == "older"
+    assert store.claim_payment("a", "p-1", "inv-1", NOW + timedelta(hours=1), tenant_id="t").kind == "older"
 
 
 def test_parked_events_are_kept_until_released(resources: LocalResources) -> None:

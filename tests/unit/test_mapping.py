@@ -11,13 +11,14 @@ import pytest
 from pydantic import ValidationError
 
 from shared.domain.mapping import (
+    PreparedInvoice,
     contact_element,
     content_fingerprint,
     invoice_element,
     payment_element,
+    prepare_invoice,
     target_status,
 )
-from shared.domain.xero_math import Line, line_amount, xero_totals
 from shared.errors import Rejected
 from shared.models.events import Invoice, InvoiceUpserted, Payment, Totals, json_schemas, parse_event
 from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
@@ -32,6 +33,14 @@ SETTINGS = AccountSettings(
         "zero": TaxMapping(platform_tax_id="zero", tax_type="ZERORATED"),
     },
 )
+
+
+def prepared(value: Invoice, settings: AccountSettings = SETTINGS) -> PreparedInvoice:
+    return prepare_invoice(value, settings=settings, tax_rates=RATES)
+
+
+def element(value: Invoice, status: str = "DRAFT", xero_invoice_id: str | None = None) -> dict[str, Any]:
+    return invoice_element(prepared(value), xero_contact_id="c-1", xero_invoice_id=xero_invoice_id, status=status)
 
 
 def invoice(**changes: Any) -> Invoice:
@@ -97,30 +106,21 @@ def test_moves_xero_refuses_are_rejected_with_a_fix(status: str, current: str) -
 
 
 def test_invoice_element_maps_tax_accounts_discounts_and_dates() -> None:
-    element = invoice_element(
-        invoice(), settings=SETTINGS, tax_rates=RATES, xero_contact_id="c-1", xero_invoice_id=None, status="DRAFT"
-    )
-    assert element["Type"] == "ACCREC"
-    assert element["Contact"] == {"ContactID": "c-1"}
-    assert element["LineAmountTypes"] == "Exclusive"
-    assert element["DueDate"] == "2026-11-20"
-    assert [line["TaxType"] for line in element["LineItems"]] == ["OUTPUT2", "OUTPUT2"]
-    assert [line["AccountCode"] for line in element["LineItems"]] == ["200", "200"]
-    assert element["LineItems"][1]["DiscountRate"] == 10.0
-    assert "InvoiceID" not in element
+    sent = element(invoice())
+    assert sent["Type"] == "ACCREC"
+    assert sent["Contact"] == {"ContactID": "c-1"}
+    assert sent["LineAmountTypes"] == "Exclusive"
+    assert sent["DueDate"] == "2026-11-20"
+    assert [line["TaxType"] for line in sent["LineItems"]] == ["OUTPUT2", "OUTPUT2"]
+    assert [line["AccountCode"] for line in sent["LineItems"]] == ["200", "200"]
+    assert sent["LineItems"][1]["DiscountRate"] == Decimal(10)
+    assert "InvoiceID" not in sent
 
 
 def test_an_unmapped_tax_id_is_named_in_the_refusal() -> None:
     lines = (invoice().line_items[0].model_copy(update={"tax_id": "vat-20"}),)
     with pytest.raises(Rejected) as caught:
-        invoice_element(
-            invoice(line_items=lines, totals=None),
-            settings=SETTINGS,
-            tax_rates=RATES,
-            xero_contact_id="c",
-            xero_invoice_id=None,
-            status="AUTHORISED",
-        )
+        prepared(invoice(line_items=lines, totals=None))
     assert caught.value.code == "unmapped_tax"
     assert "vat-20" in caught.value.message
 
@@ -128,19 +128,10 @@ def test_an_unmapped_tax_id_is_named_in_the_refusal() -> None:
 def test_no_sales_account_and_no_default_tax_type_are_refused() -> None:
     bare = AccountSettings(account_id="acct-1")
     with pytest.raises(Rejected, match="no account code"):
-        invoice_element(
-            invoice(), settings=bare, tax_rates=RATES, xero_contact_id="c", xero_invoice_id=None, status="DRAFT"
-        )
+        prepared(invoice(), bare)
     untaxed = (invoice().line_items[0].model_copy(update={"tax_id": None}),)
     with pytest.raises(Rejected) as caught:
-        invoice_element(
-            invoice(line_items=untaxed, totals=None),
-            settings=SETTINGS,
-            tax_rates=RATES,
-            xero_contact_id="c",
-            xero_invoice_id=None,
-            status="DRAFT",
-        )
+        prepared(invoice(line_items=untaxed, totals=None))
     assert caught.value.code == "no_default_tax_type"
 
 
@@ -150,33 +141,15 @@ def test_totals_rounded_on_the_invoice_instead_of_per_line_are_refused_not_sent(
     line = invoice().line_items[0].model_copy(update={"quantity": Decimal(1), "unit_price": Decimal("0.10")})
     totals = Totals(subtotal=Decimal("0.30"), total_tax=Decimal("0.05"), total=Decimal("0.35"))
     with pytest.raises(Rejected) as caught:
-        invoice_element(
-            invoice(line_items=(line, line, line), totals=totals),
-            settings=SETTINGS,
-            tax_rates=RATES,
-            xero_contact_id="c",
-            xero_invoice_id=None,
-            status="DRAFT",
-        )
+        prepared(invoice(line_items=(line, line, line), totals=totals))
     assert caught.value.code == "totals_differ"
     assert "0.06" in caught.value.message
-
-
-def test_xero_arithmetic_rounds_each_line_half_up() -> None:
-    assert line_amount(Line(Decimal(3), Decimal("0.335"), None, Decimal(15))) == Decimal("1.01")
-    assert line_amount(Line(Decimal(1), Decimal("15.00"), Decimal(10), Decimal(15))) == Decimal("13.50")
-    inclusive = xero_totals([Line(Decimal(3), Decimal("57.50"), None, Decimal(15))], "Inclusive")
-    assert (inclusive.subtotal, inclusive.total_tax, inclusive.total) == (
-        Decimal("150.00"),
-        Decimal("22.50"),
-        Decimal("172.50"),
-    )
+    # The refusal names the lines whose rounding moved the tax.
+    assert "line 1: tax 0.015 is rounded to 0.02" in caught.value.message
 
 
 def test_the_fingerprint_ignores_status_but_not_content() -> None:
-    one = invoice_element(
-        invoice(), settings=SETTINGS, tax_rates=RATES, xero_contact_id="c", xero_invoice_id=None, status="DRAFT"
-    )
+    one = element(invoice())
     approved = {**one, "Status": "AUTHORISED", "InvoiceID": "x"}
     changed = {**one, "Reference": "PO 779"}
     assert content_fingerprint(one) == content_fingerprint(approved)

@@ -1,0 +1,115 @@
+"""One account's share of a batch, through the stages in order: connection and settings, claims,
+invoice checks, contacts, invoices, payments. Whatever goes wrong for one account leaves the other
+accounts of the batch untouched."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shared.domain.push import claims, contacts, invoices, payments
+from shared.domain.push.model import Fate, Outcome
+from shared.domain.xero_session import OutOfBudget, XeroSession
+from shared.errors import (
+    ConnectionUnavailable,
+    StorageError,
+    SyncError,
+    TokenRefreshBusy,
+    XeroAuthLost,
+    XeroError,
+    XeroRateLimited,
+    XeroUnavailable,
+)
+from shared.models.connection import ConnectionStatus
+from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.domain.push.context import AccountRun
+
+BUSY_DELAY = 20
+
+
+def run_account(run: AccountRun) -> None:
+    try:
+        _stages(run)
+    except (OutOfBudget, XeroRateLimited) as exc:
+        run.finish_rest(Outcome(Fate.DEFERRED, "rate_limited", str(exc), int(exc.retry_after) + 1))
+    except TokenRefreshBusy as exc:
+        run.finish_rest(Outcome(Fate.DEFERRED, exc.code, str(exc), BUSY_DELAY))
+    except (XeroAuthLost, ConnectionUnavailable) as exc:
+        _lost(run, exc)
+    except XeroUnavailable as exc:
+        run.finish_rest(Outcome(Fate.RETRIED, "xero_unavailable", str(exc), int(exc.retry_after or 0)))
+    except (StorageError, XeroError) as exc:
+        logger.exception("push failed for an account", extra={"account_id": run.account_id})
+        run.finish_rest(Outcome(Fate.RETRIED, getattr(exc, "code", "error"), str(exc)))
+    except Exception:  # noqa: BLE001
+        # A bug must not take the other accounts of the batch down with it: these messages are retried
+        # (and dead-lettered with this reason once their receives are spent).
+        logger.exception("unexpected error in the push for an account", extra={"account_id": run.account_id})
+        run.finish_rest(Outcome(Fate.RETRIED, "internal_error", "an unexpected error stopped the push"))
+    finally:
+        claims.release(run)
+        if run.session is not None:
+            counts = run.session.counts
+            run.tally.add_calls(counts.calls, counts.rate_limited, counts.by_resource)
+
+
+def _stages(run: AccountRun) -> None:
+    parts = run.parts
+    connection = parts.connections.get(run.account_id)
+    if connection is None:
+        run.finish_rest(Outcome(Fate.PARKED, "unknown_account", f"account {run.account_id} has never connected Xero"))
+        return
+    if connection.status != ConnectionStatus.CONNECTED:
+        raise ConnectionUnavailable(f"Xero is {connection.status} for this account", status=connection.status)
+    if connection.tenant_id is None:
+        run.finish_rest(
+            Outcome(Fate.PARKED, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
+        )
+        return
+    run.connection = connection
+    run.settings = parts.settings.get(run.account_id)
+    if run.settings.organisation_changed_at is not None:
+        run.finish_rest(
+            Outcome(
+                Fate.PARKED,
+                "organisation_changed",
+                "the account now syncs to another Xero organisation, whose settings are not chosen yet",
+            )
+        )
+        return
+    run.session = XeroSession(
+        account_id=run.account_id,
+        tenant_id=connection.tenant_id,
+        tokens=parts.tokens,
+        xero=parts.xero,
+        budget=parts.budget,
+        seconds_left=run.seconds_left,
+        sleep=parts.sleep,
+        on_success=lambda: _active(run),
+    )
+    work = claims.claim_invoices(run)
+    invoices.prepare(run, work)
+    contacts.resolve(run, work)
+    invoices.send(run, work)
+    payments.push(run)
+
+
+def _active(run: AccountRun) -> None:
+    run.parts.connections.record_activity(run.account_id, run.now)
+
+
+def _lost(run: AccountRun, exc: SyncError) -> None:
+    status = getattr(exc, "status", None)
+    if isinstance(exc, XeroAuthLost) and not isinstance(exc.status, str):
+        # Xero refused the organisation (403) or the refresh token: the owner must reconnect.
+        run.parts.connections.mark_status(
+            run.account_id, ConnectionStatus.NEEDS_RECONNECT, reason=str(exc), now=run.now
+        )
+        status = ConnectionStatus.NEEDS_RECONNECT
+    run.finish_rest(Outcome(Fate.PARKED, "not_connected", str(exc)))
+    if status != ConnectionStatus.DISCONNECTED:
+        try:
+            run.parts.alerts.reconnect_needed(run.account_id, str(exc), now=run.now)
+        except SyncError:
+            logger.exception("could not send the reconnect email", extra={"account_id": run.account_id})

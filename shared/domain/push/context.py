@@ -1,0 +1,111 @@
+"""What every stage of the push works with: the outside parts (built once per container) and one
+account's share of a batch."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from shared.domain.push.model import SKIPPED, SYNCED, Fate, Message, Outcome, Tally
+from shared.domain.push.outcomes import record_failure
+
+if TYPE_CHECKING:
+    from shared.adapters.budget import CallBudget
+    from shared.adapters.connections import ConnectionRepository
+    from shared.adapters.org_registry import OrganisationRegistry
+    from shared.adapters.queue import InvoiceQueue
+    from shared.adapters.settings import SettingsRepository
+    from shared.adapters.sync_records import SyncRecords
+    from shared.adapters.xero import XeroClient
+    from shared.domain.alerts import Alerts
+    from shared.domain.tokens import TokenManager
+    from shared.domain.xero_session import XeroSession
+    from shared.errors import Rejected
+    from shared.models.connection import Connection
+    from shared.models.records import InvoiceRecord
+    from shared.models.settings import AccountSettings
+
+TAX_RATE_CACHE_SECONDS = 600
+
+
+@dataclass
+class PushParts:
+    """The push's collaborators; tests and benchmarks build their own."""
+
+    connections: ConnectionRepository
+    settings: SettingsRepository
+    records: SyncRecords
+    registry: OrganisationRegistry
+    tokens: TokenManager
+    xero: XeroClient
+    budget: CallBudget
+    queue: InvoiceQueue
+    alerts: Alerts
+    max_receives: int = 8
+    invoice_url: str = ""  # the platform's invoice page, with {invoice_id}; sent as the invoice's Url
+    clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+    tax_rates: dict[str, tuple[float, dict[str, Decimal]]] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+
+@dataclass
+class AccountRun:
+    """One account's messages of a batch, and what the stages learn about them on the way."""
+
+    parts: PushParts
+    account_id: str
+    messages: list[Message]
+    seconds_left: Callable[[], float]
+    tally: Tally
+    now: datetime
+    connection: Connection | None = None
+    settings: AccountSettings | None = None
+    session: XeroSession | None = None
+    contact_ids: dict[str, str] = field(default_factory=dict)  # platform contact id → Xero ContactID
+    invoices: dict[str, InvoiceRecord] = field(default_factory=dict)  # records as this batch left them
+    claimed_invoices: set[str] = field(default_factory=set)
+    claimed_payments: set[str] = field(default_factory=set)
+
+    @property
+    def tenant_id(self) -> str:
+        assert self.connection is not None
+        assert self.connection.tenant_id is not None
+        return self.connection.tenant_id
+
+    @property
+    def xero(self) -> XeroSession:
+        assert self.session is not None
+        return self.session
+
+    @property
+    def account_settings(self) -> AccountSettings:
+        assert self.settings is not None
+        return self.settings
+
+    def live(self) -> list[Message]:
+        return [m for m in self.messages if m.outcome is None]
+
+    def finish_rest(self, outcome: Outcome) -> None:
+        for message in self.messages:
+            message.finish(outcome)
+
+    def done(self, message: Message) -> None:
+        message.finish(SYNCED)
+
+    def skip(self, message: Message) -> None:
+        message.finish(SKIPPED)
+
+    def fail(self, message: Message, failure: Rejected) -> None:
+        """A permanent refusal: failed record, one email, and the dead-letter queue with the reason."""
+        if message.outcome is not None:
+            return
+        if message.event is not None:
+            record_failure(self.parts, message.event, message, failure)
+        message.finish(Outcome(Fate.FAILED, failure.code, failure.message))

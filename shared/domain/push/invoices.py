@@ -1,0 +1,355 @@
+"""Invoices: checked before anything is written for them, then created, changed, voided or deleted in
+Xero 50 (and at most 3 MB) a call.
+
+1. :func:`prepare` checks every claimed invoice against the account's settings and Xero's arithmetic
+   (:mod:`shared.domain.money`) and holds its number in the organisation (:mod:`shared.adapters.org_registry`),
+   before its contact is looked at: an invoice refused here costs no Xero write.
+2. :func:`send` finds what an unfinished earlier attempt created (by every number it sent), decides
+   each invoice's request, and sends creates (``PUT``) and changes (``POST``); after Xero answers, the
+   totals Xero booked are compared with the prediction, and a difference fails loudly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from shared.adapters.org_registry import Holder
+from shared.adapters.sync_records import event_values
+from shared.domain.mapping import (
+    check_booked,
+    content_fingerprint,
+    invoice_element,
+    prepare_invoice,
+    status_element,
+    target_status,
+)
+from shared.domain.push import calls
+from shared.domain.push.context import TAX_RATE_CACHE_SECONDS
+from shared.domain.push.model import Fate, InvoiceWork, Outcome
+from shared.domain.push.outcomes import alert
+from shared.errors import Rejected
+from shared.models.events import AmountsAre, InvoiceUpserted
+from shared.models.records import InvoiceRecord
+from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.domain.push.context import AccountRun
+    from shared.models.settings import AccountSettings
+
+NUMBER_TAKEN = "must be unique"
+PAID_LIKE = frozenset({"AUTHORISED", "PAID"})
+
+
+# --- 1. before anything is written -------------------------------------------------------------
+
+
+def prepare(run: AccountRun, work: list[InvoiceWork]) -> None:
+    upserts = [w for w in work if w.live and isinstance(w.event, InvoiceUpserted)]
+    if not upserts:
+        return
+    rates = tax_rates(run, _tax_types(upserts, run.account_settings))
+    url = run.parts.invoice_url
+    for w in upserts:
+        assert isinstance(w.event, InvoiceUpserted)
+        try:
+            w.prepared = prepare_invoice(
+                w.event.data,
+                settings=run.account_settings,
+                tax_rates=rates,
+                invoice_url=url.replace("{invoice_id}", w.invoice_id) if url else None,
+            )
+        except Rejected as failure:
+            run.fail(w.message, failure)
+    _hold_numbers(run, [w for w in upserts if w.live])
+
+
+def tax_rates(run: AccountRun, needed: set[str]) -> dict[str, Decimal]:
+    """Xero's current effective rates of the active tax types (cached briefly per organisation).
+
+    Rates are read from Xero rather than from the mappings so that a rate changed in Xero is
+    predicted right; an unknown or archived tax type is simply absent.
+    """
+    if not needed:
+        return {}
+    parts = run.parts
+    cached = parts.tax_rates.get(run.tenant_id)
+    if cached is None or cached[0] < parts.clock() or needed - set(cached[1]):
+        answer = run.xero.get("TaxRates")
+        active = {
+            str(r["TaxType"]): Decimal(str(r.get("EffectiveRate", r.get("DisplayTaxRate", 0))))
+            for r in answer.get("TaxRates", [])
+            if r.get("Status") == "ACTIVE"
+        }
+        cached = (parts.clock() + TAX_RATE_CACHE_SECONDS, active)
+        parts.tax_rates[run.tenant_id] = cached
+    return cached[1]
+
+
+def _hold_numbers(run: AccountRun, items: list[InvoiceWork]) -> None:
+    """Each invoice number is held for one platform invoice per organisation before it is sent."""
+    registry, tenant = run.parts.registry, run.tenant_id
+    wanted = [w for w in items if w.number]
+    holders = registry.holders(tenant, "INVOICE", [w.number for w in wanted if w.number])
+    for w in wanted:
+        assert w.number is not None
+        mine = Holder(run.account_id, w.invoice_id)
+        holder = holders.get(w.number)
+        if holder is None:
+            holder = registry.hold(tenant, "INVOICE", w.number, mine)
+        if holder is not None and holder != mine:
+            run.fail(w.message, _number_held(w.number, holder, run.account_id))
+
+
+def _number_held(number: str, holder: Holder, account_id: str) -> Rejected:
+    who = (
+        f"invoice {holder.object_id} of this account"
+        if holder.account_id == account_id
+        else "an invoice of another account connected to the same Xero organisation"
+    )
+    return Rejected(
+        "duplicate_invoice_number",
+        f"Invoice number {number} is already used in this Xero organisation by {who}.",
+        "Give the invoice a number that is not in use in this Xero organisation, then retry.",
+        [f"Invoice # must be unique ({number})"],
+    )
+
+
+# --- 2. to Xero ------------------------------------------------------------------------------
+
+
+def send(run: AccountRun, work: list[InvoiceWork]) -> None:
+    live = [w for w in work if w.live]
+    _adopt_earlier_attempts(run, [w for w in live if w.claim.uncertain and not w.record.xero_invoice_id])
+    creates: list[InvoiceWork] = []
+    changes: list[InvoiceWork] = []
+    for w in live:
+        try:
+            if _decide(run, w):
+                (changes if w.record.xero_invoice_id else creates).append(w)
+        except Rejected as failure:
+            run.fail(w.message, failure)
+    _send(run, "PUT", creates)
+    _send(run, "POST", changes)
+
+
+def _decide(run: AccountRun, w: InvoiceWork) -> bool:
+    """Build the request for ``w``; False when Xero already holds what this version says."""
+    record = w.record
+    current = record.xero_status
+    if not isinstance(w.event, InvoiceUpserted):
+        w.status = _removal_status(record)
+        if w.status is None:
+            _complete(run, w, {})
+            return False
+        assert record.xero_invoice_id is not None
+        w.element = status_element(record.xero_invoice_id, w.status)
+        return True
+    assert w.prepared is not None
+    status = target_status(w.event.data, current)
+    if status is None:
+        _complete(run, w, {})
+        return False
+    if status == "VOIDED":
+        _refuse_paid_void(record)
+    contact_id = run.contact_ids.get(w.event.data.contact.contact_id)
+    if contact_id is None:
+        raise Rejected(
+            "contact_missing",
+            f"Invoice {w.number} was not synced: its contact could not be found or created in Xero.",
+            "Check the contact on the platform, then retry the invoice.",
+        )
+    element = invoice_element(
+        w.prepared, xero_contact_id=contact_id, xero_invoice_id=record.xero_invoice_id, status=status
+    )
+    w.contact_id, w.status, w.fingerprint = contact_id, status, content_fingerprint(element)
+    same = bool(record.xero_invoice_id) and record.fingerprint == w.fingerprint
+    if same and (current == status or (current == "PAID" and status == "AUTHORISED")):
+        _complete(run, w, {})
+        return False
+    w.element = status_element(str(record.xero_invoice_id), status) if same else element
+    return True
+
+
+def _removal_status(record: InvoiceRecord) -> str | None:
+    """Void or delete: DELETED for a draft, VOIDED for an approved invoice, nothing if never in Xero."""
+    current = record.xero_status
+    if current is None or current in ("VOIDED", "DELETED") or not record.xero_invoice_id:
+        return None
+    if current in ("DRAFT", "SUBMITTED"):
+        return "DELETED"
+    _refuse_paid_void(record)
+    return "VOIDED"
+
+
+def _refuse_paid_void(record: InvoiceRecord) -> None:
+    """Xero does not void an invoice with payments. Removing them would take money received out of the
+    books without the platform saying so, so the service refuses and says what to do instead."""
+    if record.xero_status == "PAID" or record.amount_paid > 0:
+        raise Rejected(
+            "invoice_has_payments",
+            f"Invoice {record.number or record.invoice_id} has {record.amount_paid} paid in Xero, and Xero does "
+            "not void an invoice with payments.",
+            "Refund the payments on the platform (or remove them from the invoice in Xero), then retry the invoice.",
+        )
+
+
+def _send(run: AccountRun, method: Literal["PUT", "POST"], items: list[InvoiceWork]) -> None:
+    duplicates: list[InvoiceWork] = []
+    for batch in calls.by_size(items, lambda w: w.element or {}):
+        results = calls.write(
+            run.xero,
+            method,
+            "Invoices",
+            [w.element or {} for w in batch],
+            [f"invoice:{w.invoice_id}@{w.version}" for w in batch],
+            calls.INVOICE_PARAMS,
+        )
+        for w, (result, messages) in zip(batch, results, strict=True):
+            if result is not None:
+                _complete(run, w, result)
+            elif method == "PUT" and any(NUMBER_TAKEN in m for m in messages):
+                duplicates.append(w)
+            else:
+                run.fail(w.message, refused("invoice", w.number or w.invoice_id, messages))
+    if duplicates:
+        _number_in_xero(run, duplicates)
+
+
+def _number_in_xero(run: AccountRun, items: list[InvoiceWork]) -> None:
+    """Xero already has these numbers. Ours only if an earlier attempt of this invoice may have created
+    it (then it is updated); anything else in Xero under the number is not touched."""
+    again = [w for w in items if w.claim.uncertain]
+    _adopt_earlier_attempts(run, again)
+    retry: list[InvoiceWork] = []
+    for w in items:
+        if not w.record.xero_invoice_id:
+            run.fail(
+                w.message,
+                Rejected(
+                    "duplicate_invoice_number",
+                    f"Invoice number {w.number} is already used by another invoice in Xero.",
+                    "Give the invoice a number that is not in use in Xero, or remove the other invoice in Xero.",
+                    [f"Invoice # must be unique ({w.number})"],
+                ),
+            )
+            continue
+        try:
+            if _decide(run, w):
+                retry.append(w)
+        except Rejected as failure:
+            run.fail(w.message, failure)
+    _send(run, "POST", retry)
+
+
+def _adopt_earlier_attempts(run: AccountRun, items: list[InvoiceWork]) -> None:
+    """An earlier attempt may have created these: look in Xero by every number any attempt sent."""
+    numbers = sorted({n for w in items for n in (*w.record.numbers_sent, w.number) if n})
+    if not numbers:
+        return
+    found = by_numbers(run, numbers)
+    for w in items:
+        candidates = [found[n] for n in (*w.record.numbers_sent, w.number) if n and n in found]
+        expected = (
+            run.contact_ids.get(w.event.data.contact.contact_id) if isinstance(w.event, InvoiceUpserted) else None
+        )
+        ours = [i for i in candidates if not expected or i.get("Contact", {}).get("ContactID") == expected]
+        if ours:
+            invoice = ours[0]
+            record = w.record.model_copy(
+                update={"xero_invoice_id": str(invoice["InvoiceID"]), "xero_status": invoice.get("Status")}
+            )
+            w.claim = replace(w.claim, record=record)
+            logger.info(
+                "invoice found in Xero from an earlier attempt",
+                extra={"account_id": run.account_id, "invoice_id": w.invoice_id},
+            )
+
+
+def by_numbers(run: AccountRun, numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """Sales invoices in Xero by number (not deleted). Numbers with a comma cannot go in
+    ``InvoiceNumbers``: they are looked up with ``where`` when they have no quote either."""
+    found: dict[str, dict[str, Any]] = {}
+    listed = [n for n in numbers if "," not in n]
+    groups = calls.fitting(run.xero, "Invoices", listed, lambda g: {"InvoiceNumbers": ",".join(g)})
+    queries = [{"InvoiceNumbers": ",".join(g)} for g in groups]
+    queries += [{"where": calls.where_equals("InvoiceNumber", [n])} for n in numbers if "," in n and calls.plain(n)]
+    for params in queries:
+        for invoice in run.xero.get("Invoices", {**params, "summaryOnly": "true"}).get("Invoices", []):
+            if invoice.get("Type") == "ACCREC" and invoice.get("Status") != "DELETED":
+                found[str(invoice.get("InvoiceNumber"))] = invoice
+    return found
+
+
+def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
+    record = w.record
+    xero_id = result.get("InvoiceID") or record.xero_invoice_id
+    values: dict[str, Any] = {
+        "tenant_id": run.tenant_id,
+        "number": w.number or record.number,
+        "xero_invoice_id": xero_id,
+        "xero_status": result.get("Status") or w.status or record.xero_status,
+        "xero_contact_id": w.contact_id or record.xero_contact_id,
+        "fingerprint": w.fingerprint or record.fingerprint,
+        "currency": result.get("CurrencyCode") or record.currency,
+        "total": _money(result.get("Total"), record.total),
+        "amount_due": _money(result.get("AmountDue"), record.amount_due),
+        "last_pushed_at": run.now.isoformat(),
+        "updated_at": run.now.isoformat(),
+        **event_values(w.message.body),
+    }
+    mismatch = check_booked(w.prepared, result, w.number) if w.prepared is not None and result else None
+    run.parts.records.complete_invoice(run.account_id, w.invoice_id, w.version, values, mismatch=mismatch, now=run.now)
+    run.invoices[w.invoice_id] = InvoiceRecord.model_validate(
+        {**record.model_dump(), **{k: v for k, v in values.items() if not k.startswith("last_event")}}
+        | {"last_version": w.version}
+    )
+    _release_old_number(run, record, w)
+    if mismatch is not None:
+        logger.error(
+            "xero booked other totals than predicted",
+            extra={"account_id": run.account_id, "invoice_id": w.invoice_id, "xero_id": xero_id},
+        )
+        w.message.failure = alert(w.invoice_id, w.number, mismatch)
+        w.message.finish(Outcome(Fate.FAILED, mismatch.code, mismatch.message))
+        return
+    run.done(w.message)
+    logger.debug(
+        "invoice synced",
+        extra={"account_id": run.account_id, "invoice_id": w.invoice_id, "version": w.version, "xero_id": xero_id},
+    )
+
+
+def _release_old_number(run: AccountRun, record: InvoiceRecord, w: InvoiceWork) -> None:
+    if record.number and w.number and record.number.casefold() != w.number.casefold():
+        run.parts.registry.release(run.tenant_id, "INVOICE", record.number, Holder(run.account_id, w.invoice_id))
+
+
+def _money(value: Any, default: Decimal | None) -> str | None:
+    if value is None or isinstance(value, bool):
+        return str(default) if default is not None else None
+    return str(Decimal(str(value)))
+
+
+def _tax_types(work: list[InvoiceWork], settings: AccountSettings) -> set[str]:
+    types: set[str] = set()
+    for w in work:
+        if not isinstance(w.event, InvoiceUpserted) or w.event.data.amounts_are == AmountsAre.NO_TAX:
+            continue
+        for line in w.event.data.line_items:
+            mapping = settings.tax_mappings.get(line.tax_id) if line.tax_id else None
+            tax_type = mapping.tax_type if mapping else (None if line.tax_id else settings.default_tax_type)
+            if tax_type:
+                types.add(tax_type)
+    return types
+
+
+def refused(kind: str, name: str, messages: list[str]) -> Rejected:
+    shown = "; ".join(messages)
+    return Rejected(
+        "xero_validation",
+        f"Xero refused {kind} {name}: {shown}",
+        "Correct what Xero names on the platform (or in Xero's settings), then retry.",
+        messages,
+    )

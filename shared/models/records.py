@@ -1,0 +1,99 @@
+"""Sync records: what the push has done for each invoice, contact and payment of an account.
+
+Stored by :mod:`shared.adapters.sync_records`; read back as these models. Every record names the
+Xero organisation (``tenant_id``) its Xero ids belong to: after an account reconnects to another
+organisation, a record of the previous one is read as if nothing had been sent yet (a fresh start),
+and nothing is ever sent to one organisation with an id from another.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+RecordState = Literal["synced", "failed"]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    tenant_id: str | None = Field(default=None, description="The organisation the Xero ids belong to")
+    state: RecordState | None = None
+    pending_version: int | None = None
+    pending_until: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    error_fix: str | None = None
+    xero_messages: tuple[str, ...] = ()
+    last_event: str | None = Field(default=None, description="The event last pushed or refused, for a retry")
+    updated_at: str | None = None
+
+    def belongs_to(self, tenant_id: str) -> bool:
+        # Records written before organisations were recorded belong to the account's organisation.
+        return self.tenant_id in (None, tenant_id)
+
+
+class InvoiceRecord(_Record):
+    invoice_id: str
+    number: str | None = None
+    xero_invoice_id: str | None = None
+    xero_status: str | None = None
+    xero_contact_id: str | None = None
+    fingerprint: str | None = None
+    last_version: int = 0
+    failed_version: int | None = None
+    numbers_sent: frozenset[str] = Field(
+        default=frozenset(), description="Every invoice number an attempt sent: where to look after a crash"
+    )
+    currency: str | None = None
+    total: Decimal | None = None
+    amount_due: Decimal | None = None
+    last_skipped_version: int | None = None
+    skipped_count: int = 0
+
+    @property
+    def amount_paid(self) -> Decimal:
+        """What Xero holds as paid (or credited) on the invoice."""
+        if self.total is None or self.amount_due is None:
+            return Decimal(0)
+        return self.total - self.amount_due
+
+    def in_organisation(self, tenant_id: str) -> InvoiceRecord:
+        """This record as seen from ``tenant_id``: Xero ids of another organisation are not ours there."""
+        if self.belongs_to(tenant_id):
+            return self
+        return self.model_copy(
+            update={
+                "tenant_id": tenant_id,
+                "xero_invoice_id": None,
+                "xero_status": None,
+                "xero_contact_id": None,
+                "fingerprint": None,
+                "numbers_sent": frozenset(),
+                "total": None,
+                "amount_due": None,
+            }
+        )
+
+
+class ContactRecord(_Record):
+    contact_id: str
+    xero_contact_id: str | None = None
+    number: str | None = Field(default=None, description="The ContactNumber this account holds in Xero")
+    version: int = 0
+    fingerprint: str | None = None
+
+
+class PaymentRecord(_Record):
+    payment_id: str
+    invoice_id: str | None = None
+    xero_payment_id: str | None = None
+    amount: Decimal | None = None
+    date: str | None = None
+
+    def in_organisation(self, tenant_id: str) -> PaymentRecord:
+        if self.belongs_to(tenant_id):
+            return self
+        return self.model_copy(update={"tenant_id": tenant_id, "xero_payment_id": None, "amount": None})
