@@ -11,12 +11,10 @@ at Xero. With ``summarizeErrors=false`` the answer is 200 with every element, fa
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
@@ -24,7 +22,14 @@ from flask import Blueprint, Response, g, jsonify, request
 from local.xero_sandbox import contacts, invoices, payments
 from local.xero_sandbox.contacts import ElementResult
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import WhereError, envelope_timestamp, parse_where, where_matches
+from local.xero_sandbox.formats import (
+    WhereError,
+    envelope_timestamp,
+    from_json,
+    parse_where,
+    to_json,
+    where_matches,
+)
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
@@ -60,7 +65,7 @@ def api_error(status: int, title: str, detail: str) -> Any:
 
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=_json_default), status=status, mimetype="application/json")
+    return Response(to_json(body), status=status, mimetype="application/json")
 
 
 def validation_exception(elements: list[dict[str, Any]]) -> Response:
@@ -192,7 +197,7 @@ def _checked_write(
     spec_path: str | None,
 ) -> Response:
     try:
-        body = json.loads(raw, parse_float=Decimal)
+        body = from_json(raw)
     except ValueError:
         return post_data_invalid("Invalid Json data")
     if spec is not None and spec_path is not None:
@@ -212,12 +217,6 @@ def _with_headers(response: Any, headers: dict[str, str]) -> Any:
     for name, value in headers.items():
         response.headers[name] = value
     return response
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 # --- answers ---------------------------------------------------------------------------------------

@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Flask
+from flask.json.provider import JSONProvider
 
 from local.xero_sandbox.accounting import accounting_blueprint
 from local.xero_sandbox.control import control_blueprint
 from local.xero_sandbox.faults import FaultMiddleware, FaultPlan, FaultRule
+from local.xero_sandbox.formats import from_json, to_json
 from local.xero_sandbox.identity import identity_blueprint
 from local.xero_sandbox.limits import Limits
 from local.xero_sandbox.seed import seeded_state
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import SandboxState
+
+
+class ExactJSON(JSONProvider):
+    """Every JSON the sandbox writes (``jsonify`` included) carries Decimals as exact numbers, and every
+    JSON it reads keeps non-integer numbers as Decimals."""
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return to_json(obj)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return from_json(s)
 
 
 @dataclass
@@ -41,7 +55,7 @@ def create_sandbox(
     faults = faults or FaultPlan()
     spec = spec or SpecChecker(strict=strict)
     flask = Flask("xero_sandbox")
-    flask.json.sort_keys = False  # type: ignore[attr-defined]
+    flask.json = ExactJSON(flask)
     flask.register_blueprint(identity_blueprint(state))
     flask.register_blueprint(accounting_blueprint(state, spec))
     flask.register_blueprint(control_blueprint(state, faults, spec))

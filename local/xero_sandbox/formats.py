@@ -1,7 +1,13 @@
-"""Xero's wire formats: its JSON dates, money rounded half away from zero, where-clause filters."""
+"""Xero's wire formats: exact JSON numbers, its JSON dates, money rounded half away from zero.
+
+Money never passes through a float: request bodies are parsed with ``parse_float=Decimal`` and answers
+are written by :func:`to_json`, which writes a Decimal as the unquoted JSON number it is (Xero's
+answers carry numbers, never strings), so 100000000000000.01 comes back as 100000000000000.01.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -31,9 +37,61 @@ def decimal(value: Any) -> Decimal | None:
         return None
 
 
-def number(value: Decimal) -> float:
-    """Decimals go out as JSON numbers, like Xero's answers (never as strings)."""
-    return float(value)
+def number(value: Decimal) -> Decimal:
+    """A money value as it goes out: the Decimal itself, which :func:`to_json` writes as an exact JSON
+    number, like Xero's answers (never a string, never a float)."""
+    return value
+
+
+def from_json(raw: bytes | str) -> Any:
+    """A JSON body with every non-integer number as a Decimal, so nothing is lost on the way in."""
+    return json.loads(raw, parse_float=Decimal)
+
+
+def to_json(value: Any) -> str:
+    """JSON text of ``value`` with Decimals written exactly as numbers (``json.dumps`` can only write
+    them through ``float``). Separators and escaping are ``json.dumps``'s defaults."""
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_encode_string(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a JSON number: {value}")
+        out.append(format(value, "f"))
+    elif isinstance(value, int | float):
+        out.append(json.dumps(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
+            out.append(", " if index else "")
+            out.append(_encode_string(key))
+            out.append(": ")
+            _write(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append(", " if index else "")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_encode_string = json.encoder.encode_basestring_ascii
 
 
 def ms_date(day: date) -> str:
