@@ -22,17 +22,11 @@ from flask import Blueprint, Response, g, jsonify, request
 from local.xero_sandbox import contacts, invoices, payments
 from local.xero_sandbox.contacts import ElementResult
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import (
-    WhereError,
-    envelope_timestamp,
-    from_json,
-    parse_where,
-    to_json,
-    where_matches,
-)
+from local.xero_sandbox.formats import envelope_timestamp, from_json, to_json
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
+from local.xero_sandbox.where import WhereError, parse_where, where_matches
 
 PREFIX = "/api.xro/2.0"
 SETTINGS_SCOPES = ("accounting.settings", "accounting.settings.read")
@@ -275,14 +269,15 @@ def paged(items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
     return chosen, {"pagination": pagination}
 
 
-def where_clause() -> Any:
+def where_clause(fields: frozenset[str], type_name: str, known: frozenset[str] = frozenset()) -> Any:
+    """The parsed ``where=``, None without one, or Xero's 400 ``QueryParseException``."""
     text = request.args.get("where")
     if not text:
         return None
     try:
-        return parse_where(text)
+        return parse_where(text, fields, type_name, known)
     except WhereError as exc:
-        return api_error(400, "Bad Request", str(exc))
+        return json_response({"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}, 400)
 
 
 def id_list(name: str) -> set[str] | None:
@@ -326,7 +321,7 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Contacts")
     @guarded(state, CONTACTS_READ)
     def list_contacts(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(contacts.WHERE_FIELDS, "Contact")
         if isinstance(clause, Response):
             return clause
         ids = id_list("IDs")
@@ -381,7 +376,7 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Invoices")
     @guarded(state, INVOICES_READ)
     def list_invoices(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(invoices.WHERE_FIELDS, "Invoice", invoices.KNOWN_FIELDS)
         if isinstance(clause, Response):
             return clause
         ids, contact_ids = id_list("IDs"), id_list("ContactIDs")
@@ -447,7 +442,7 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Payments")
     @guarded(state, PAYMENTS_READ)
     def list_payments(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(payments.WHERE_FIELDS, "Payment", payments.KNOWN_FIELDS)
         if isinstance(clause, Response):
             return clause
         found = [p for p in org.payments.values() if clause is None or where_matches(clause, payments.filter_fields(p))]

@@ -38,6 +38,34 @@ READ_ONLY = frozenset(
         "MergedToContactID",
     }
 )
+# Contact's scalar fields (xero_accounting.yaml), all of which where= can compare.
+WHERE_FIELDS = frozenset(
+    {
+        "AccountNumber",
+        "AccountsPayableTaxType",
+        "AccountsReceivableTaxType",
+        "BankAccountDetails",
+        "CompanyNumber",
+        "ContactID",
+        "ContactNumber",
+        "ContactStatus",
+        "DefaultCurrency",
+        "EmailAddress",
+        "FirstName",
+        "IsCustomer",
+        "IsSupplier",
+        "LastName",
+        "Name",
+        "PurchasesDefaultAccountCode",
+        "PurchasesDefaultLineAmountType",
+        "SalesDefaultAccountCode",
+        "SalesDefaultLineAmountType",
+        "TaxNumber",
+        "TaxNumberType",
+        "Website",
+        "XeroNetworkKey",
+    }
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 

@@ -62,6 +62,45 @@ ZERO = Decimal(0)
 NEW_CONTACT = "new-contact:"
 HUNDRED = Decimal(100)
 
+WHERE_FIELDS = frozenset(
+    {
+        "InvoiceID",
+        "InvoiceNumber",
+        "Type",
+        "Status",
+        "Reference",
+        "Contact.ContactID",
+        "Contact.Name",
+        "Contact.ContactNumber",
+        "CurrencyCode",
+        "LineAmountTypes",
+    }
+)
+# Invoice's other fields (xero_accounting.yaml): Xero filters on them, the sandbox does not.
+KNOWN_FIELDS = frozenset(
+    {
+        "AmountCredited",
+        "AmountDue",
+        "AmountPaid",
+        "BrandingThemeID",
+        "CurrencyRate",
+        "Date",
+        "DueDate",
+        "ExpectedPaymentDate",
+        "FullyPaidOnDate",
+        "HasAttachments",
+        "IsDiscounted",
+        "PlannedPaymentDate",
+        "SentToContact",
+        "SubTotal",
+        "Total",
+        "TotalDiscount",
+        "TotalTax",
+        "UpdatedDateUTC",
+        "Url",
+    }
+)
+
 NUMBER_TAKEN = "Invoice # must be unique."  # Xero's
 NOT_VALID_STATUS = "Invoice not of valid status for modification"  # Xero's
 HAS_PAYMENTS = "This document cannot be edited as it has a payment or credit note allocated to it."  # Xero's
@@ -485,7 +524,8 @@ def find_invoice(org: Organisation, id_or_number: str) -> Invoice | None:
 
 
 def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
-    """What ``where=`` may compare."""
+    """What ``where=`` may compare (:data:`WHERE_FIELDS`)."""
+    contact = org.contacts.get(invoice.contact_id, {})
     return {
         "InvoiceID": invoice.invoice_id,
         "InvoiceNumber": invoice.number,
@@ -493,8 +533,10 @@ def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
         "Status": invoice.status,
         "Reference": invoice.reference,
         "Contact.ContactID": invoice.contact_id,
-        "Contact.Name": org.contacts.get(invoice.contact_id, {}).get("Name"),
+        "Contact.Name": contact.get("Name"),
+        "Contact.ContactNumber": contact.get("ContactNumber"),
         "CurrencyCode": invoice.currency_code,
+        "LineAmountTypes": invoice.line_amount_types,
     }
 
 

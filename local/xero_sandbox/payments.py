@@ -33,6 +33,10 @@ from local.xero_sandbox.formats import (
 from local.xero_sandbox.invoices import Invoice, find_invoice
 from local.xero_sandbox.state import Organisation
 
+WHERE_FIELDS = frozenset({"PaymentID", "Invoice.InvoiceID", "Status", "Reference", "PaymentType"})
+# Payment's other fields (xero_accounting.yaml): Xero filters on them, the sandbox does not.
+KNOWN_FIELDS = frozenset({"Amount", "BankAmount", "Date", "IsReconciled", "UpdatedDateUTC", "Invoice.InvoiceNumber"})
+
 ONLY_AUTHORISED = "Payments can only be made against Authorised documents"  # Xero's
 EXCEEDS_DUE = "Payment amount exceeds the amount outstanding on this document"  # Xero's
 ACCOUNT_REQUIRED = "You must specify and Account code or Account ID for the payment"  # Xero's (sic)
