@@ -77,6 +77,13 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
         changes = {name: int(body[name]) for name in LIMIT_FIELDS if name in body}
         if changes:
             state.limiter.configure(None, body.get("tenant_id"), **changes)
+        if "tier" in body:
+            if body.get("tenant_id") not in state.organisations:
+                return jsonify({"error": "a tier needs the tenant_id of an organisation"}), 400
+            try:
+                state.limiter.set_tier(body["tenant_id"], str(body["tier"]))
+            except ValueError as exc:
+                return jsonify({"error": str(exc)}), 400
         if body.get("reset"):
             state.limiter.reset()
         return jsonify(state.limiter.describe(state.clock.now()))

@@ -15,11 +15,12 @@ from local.xero_sandbox.payments import payment_json
 from local.xero_sandbox.state import Organisation, SandboxState
 
 
-def org_summary(org: Organisation) -> dict[str, Any]:
+def org_summary(state: SandboxState, org: Organisation) -> dict[str, Any]:
     return {
         "tenant_id": org.tenant_id,
         "name": org.name,
         "base_currency": org.base_currency,
+        "tier": state.limiter.tier_of(org.tenant_id),
         "contacts": len(org.contacts),
         "invoices": len(org.invoices),
         "payments": len(org.payments),
@@ -34,7 +35,7 @@ def org_snapshot(state: SandboxState, tenant_id: str) -> dict[str, Any] | None:
         if org is None:
             return None
         usage = state.limiter.describe(state.clock.now())["tenants"].get(tenant_id, {})
-        return org_summary(org) | {
+        return org_summary(state, org) | {
             "contacts": [contact_json(c) for c in org.contacts.values()],
             "invoices": [invoice_json(org, i, unitdp=4) for i in org.invoices.values()],
             "payments": [payment_json(org, p) for p in org.payments.values()],
@@ -44,7 +45,7 @@ def org_snapshot(state: SandboxState, tenant_id: str) -> dict[str, Any] | None:
 
 def overview(state: SandboxState) -> list[dict[str, Any]]:
     with state.lock:
-        return [org_summary(org) for org in state.organisations.values()]
+        return [org_summary(state, org) for org in state.organisations.values()]
 
 
 def html_page(state: SandboxState, violations: list[dict[str, Any]]) -> str:
