@@ -11,22 +11,29 @@ at Xero. With ``summarizeErrors=false`` the answer is 200 with every element, fa
 
 from __future__ import annotations
 
-import math
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from local.xero_sandbox import contacts, invoices, payments
-from local.xero_sandbox.contacts import ElementResult
+from local.xero_sandbox.answers import (
+    NOT_FOUND,
+    api_error,
+    batch_answer,
+    elements,
+    envelope,
+    json_response,
+    post_data_invalid,
+)
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import envelope_timestamp, from_json, to_json
+from local.xero_sandbox.formats import from_json
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
+from local.xero_sandbox.reads import id_list, paged, unitdp, where_clause
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
-from local.xero_sandbox.where import WhereError, parse_where, where_matches
+from local.xero_sandbox.where import where_matches
 
 PREFIX = "/api.xro/2.0"
 SETTINGS_SCOPES = ("accounting.settings", "accounting.settings.read")
@@ -47,33 +54,6 @@ PAYMENTS_READ = (
 )
 PAYMENTS_WRITE = ("accounting.payments", "accounting.transactions")
 WRITE_METHODS = ("PUT", "POST")
-PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-NOT_FOUND = "The resource you're looking for cannot be found"
-
-
-def api_error(status: int, title: str, detail: str) -> Any:
-    response = jsonify({"Type": None, "Title": title, "Status": status, "Detail": detail})
-    response.status_code = status
-    return response
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(to_json(body), status=status, mimetype="application/json")
-
-
-def validation_exception(elements: list[dict[str, Any]]) -> Response:
-    body = {
-        "ErrorNumber": 10,
-        "Type": "ValidationException",
-        "Message": "A validation exception occurred",
-        "Elements": elements,
-    }
-    return json_response(body, 400)
-
-
-def post_data_invalid(message: str) -> Response:
-    return json_response({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, 400)
 
 
 def authorise(state: SandboxState, scopes: tuple[str, ...]) -> Organisation | Any:
@@ -211,80 +191,6 @@ def _with_headers(response: Any, headers: dict[str, str]) -> Any:
     for name, value in headers.items():
         response.headers[name] = value
     return response
-
-
-# --- answers ---------------------------------------------------------------------------------------
-
-
-def envelope(state: SandboxState, key: str, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    app = state.apps.get(str(g.get("client_id", "")))
-    body: dict[str, Any] = {
-        "Id": str(uuid.uuid4()),
-        "Status": "OK",
-        "ProviderName": app.name if app else "",
-        "DateTimeUTC": envelope_timestamp(state.clock.now()),
-    }
-    body.update(extra)
-    body[key] = items
-    return body
-
-
-def batch_answer(state: SandboxState, org: Organisation, key: str, results: list[ElementResult]) -> Response:
-    for result in results:
-        org.stats[f"{key} {'written' if result.ok else 'refused'}"] += 1
-    org.stats["largest batch"] = max(org.stats["largest batch"], len(results))
-    if summarize_errors() and any(not r.ok for r in results):
-        return validation_exception([r.body for r in results if not r.ok])
-    items = [r.body | {"StatusAttributeString": "OK"} if r.ok else r.body for r in results]
-    return json_response(envelope(state, key, items))
-
-
-def summarize_errors() -> bool:
-    return request.args.get("summarizeErrors", "true").strip().lower() != "false"
-
-
-def unitdp() -> int:
-    return 4 if request.args.get("unitdp") == "4" else 2
-
-
-def elements(key: str) -> list[dict[str, Any]] | Response:
-    body = g.body
-    items = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
-        return post_data_invalid(f"The request must carry a non-empty {key} array.")
-    return items
-
-
-def paged(items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """A page of ``items`` when ``page`` is given (100 a page, or ``pageSize`` up to 1,000)."""
-    if "page" not in request.args:
-        return items, {}
-    try:
-        page = max(1, int(request.args["page"]))
-        size = min(MAX_PAGE_SIZE, max(1, int(request.args.get("pageSize", PAGE_SIZE))))
-    except ValueError:
-        page, size = 1, PAGE_SIZE
-    chosen = items[(page - 1) * size : page * size]
-    pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(items) / size), "itemCount": len(items)}
-    return chosen, {"pagination": pagination}
-
-
-def where_clause(fields: frozenset[str], type_name: str, known: frozenset[str] = frozenset()) -> Any:
-    """The parsed ``where=``, None without one, or Xero's 400 ``QueryParseException``."""
-    text = request.args.get("where")
-    if not text:
-        return None
-    try:
-        return parse_where(text, fields, type_name, known)
-    except WhereError as exc:
-        return json_response({"ErrorNumber": 16, "Type": "QueryParseException", "Message": str(exc)}, 400)
-
-
-def id_list(name: str) -> set[str] | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    return {part.strip().lower() for part in raw.split(",") if part.strip()}
 
 
 # --- routes ----------------------------------------------------------------------------------------
