@@ -28,9 +28,9 @@ from local.xero_sandbox.answers import (
     post_data_invalid,
 )
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import from_json
+from local.xero_sandbox.formats import from_json, parse_ms_timestamp
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
-from local.xero_sandbox.reads import id_list, paged, unitdp, where_clause
+from local.xero_sandbox.reads import flag, id_list, modified_since, paged, unitdp, where_clause
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
 from local.xero_sandbox.where import where_matches
@@ -103,7 +103,7 @@ def guarded(
                     org.stats[f"429 {admission.problem}"] += 1
                     refused = api_error(429, "Too Many Requests", f"Rate limit exceeded: {admission.problem}")
                     refused.headers["X-Sandbox-Clock-Speed"] = str(state.clock.speed)
-                    return _with_headers(refused, admission.headers)
+                    return _count_read(state, org, _with_headers(refused, admission.headers))
             try:
                 delay = request.environ.get(SLOW_DELAY)
                 if delay:
@@ -112,7 +112,7 @@ def guarded(
                     response = _call(state, org, view, kwargs, spec, spec_path)
             finally:
                 state.limiter.release(admission)
-            return _with_headers(response, admission.headers)
+            return _count_read(state, org, _with_headers(response, admission.headers))
 
         wrapper.__name__ = view.__name__
         return wrapper
@@ -187,6 +187,16 @@ def _checked_write(
     return response
 
 
+def _count_read(state: SandboxState, org: Organisation, response: Response) -> Response:
+    """Egress, which Xero charges apps for since March 2026: the body bytes of every GET answered."""
+    if request.method == "GET":
+        size = len(response.get_data())
+        with state.lock:
+            state.stats["bytes read"] += size
+            org.stats["bytes read"] += size
+    return response
+
+
 def _with_headers(response: Any, headers: dict[str, str]) -> Any:
     for name, value in headers.items():
         response.headers[name] = value
@@ -230,6 +240,9 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
         clause = where_clause(contacts.WHERE_FIELDS, "Contact")
         if isinstance(clause, Response):
             return clause
+        since = modified_since()
+        if isinstance(since, Response):
+            return since
         ids = id_list("IDs")
         archived = request.args.get("includeArchived", "false").lower() == "true"
         found = []
@@ -238,11 +251,15 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
                 continue
             if not archived and ids is None and contact.get("ContactStatus", "ACTIVE") == "ARCHIVED":
                 continue
+            if since is not None and (parse_ms_timestamp(contact.get("UpdatedDateUTC")) or 0) <= since:
+                continue
             if clause is not None and not where_matches(clause, contact):
                 continue
             found.append(contact)
-        page, extra = paged(found)
-        return json_response(envelope(state, "Contacts", [contacts.contact_json(c) for c in page], **extra))
+        summary = flag("summaryOnly")
+        page, extra = paged(found, always=summary)  # a summary is always paged
+        body = [contacts.contact_json(c, summary=summary) for c in page]
+        return json_response(envelope(state, "Contacts", body, **extra))
 
     @bp.get("/Contacts/<contact_id>")
     @guarded(state, CONTACTS_READ)
@@ -285,9 +302,13 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
         clause = where_clause(invoices.WHERE_FIELDS, "Invoice", invoices.KNOWN_FIELDS)
         if isinstance(clause, Response):
             return clause
+        since = modified_since()
+        if isinstance(since, Response):
+            return since
         ids, contact_ids = id_list("IDs"), id_list("ContactIDs")
         numbers = set(request.args["InvoiceNumbers"].split(",")) if request.args.get("InvoiceNumbers") else None
         statuses = set(request.args["Statuses"].split(",")) if request.args.get("Statuses") else None
+        mine = flag("createdByMyApp")
         found = []
         for invoice in org.invoices.values():
             if ids is not None and invoice.invoice_id.lower() not in ids:
@@ -298,13 +319,18 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
                 continue
             if statuses is not None and invoice.status not in statuses:
                 continue
+            if since is not None and invoice.updated <= since:
+                continue
+            if mine and invoice.created_by != g.client_id:
+                continue
             if clause is not None and not where_matches(clause, invoices.filter_fields(org, invoice)):
                 continue
             found.append(invoice)
-        page, extra = paged(found)
-        # As at Xero: a list carries line items only when paged; a single invoice always does.
+        summary = flag("summaryOnly")
+        page, extra = paged(found, always=summary)  # a summary is always paged
+        # As at Xero: a list carries line items only when paged (a summary never); a single invoice always.
         with_lines = "page" in request.args
-        body = [invoices.invoice_json(org, i, unitdp=unitdp(), with_lines=with_lines) for i in page]
+        body = [invoices.invoice_json(org, i, unitdp=unitdp(), with_lines=with_lines, summary=summary) for i in page]
         return json_response(envelope(state, "Invoices", body, **extra))
 
     @bp.get("/Invoices/<invoice_id>")
@@ -321,7 +347,9 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
             return items
         now, dp = state.clock.now(), unitdp()
         results = [
-            invoices.write_invoice(org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id)
+            invoices.write_invoice(
+                org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id, client_id=g.client_id
+            )
             for item in items
         ]
         return batch_answer(state, org, "Invoices", results)

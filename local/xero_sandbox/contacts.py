@@ -184,7 +184,40 @@ def find_contact(org: Organisation, id_or_number: str) -> dict[str, Any] | None:
     )
 
 
-def contact_json(contact: dict[str, Any]) -> dict[str, Any]:
+# What summaryOnly=true leaves out of a contact: the lists and the heavier details.
+SUMMARY_OMITS = frozenset(
+    {
+        "Addresses",
+        "Phones",
+        "ContactPersons",
+        "ContactGroups",
+        "Balances",
+        "BatchPayments",
+        "PaymentTerms",
+        "BrandingTheme",
+        "SalesTrackingCategories",
+        "PurchasesTrackingCategories",
+        "TrackingCategoryName",
+        "TrackingCategoryOption",
+        "TaxNumber",
+        "TaxNumberType",
+        "AccountsReceivableTaxType",
+        "AccountsPayableTaxType",
+        "SalesDefaultAccountCode",
+        "PurchasesDefaultAccountCode",
+        "Website",
+        "Discount",
+        "XeroNetworkKey",
+        "Attachments",
+        "HasAttachments",
+    }
+)
+
+
+def contact_json(contact: dict[str, Any], *, summary: bool = False) -> dict[str, Any]:
+    """The contact as Xero answers it; ``summary`` (``summaryOnly=true``) without :data:`SUMMARY_OMITS`."""
+    if summary:
+        return {k: v for k, v in contact_json(contact).items() if k not in SUMMARY_OMITS}
     body = {
         "ContactID": contact["ContactID"],
         "ContactStatus": contact.get("ContactStatus", "ACTIVE"),

@@ -11,6 +11,7 @@ import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -128,6 +129,29 @@ def parse_date(value: Any) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def parse_ms_timestamp(value: Any) -> float | None:
+    """Unix seconds of ``/Date(1552327126117+0000)/``; None if it is not one."""
+    found = _MS_DATE.match(value) if isinstance(value, str) else None
+    return int(found.group(1)) / 1000 if found else None
+
+
+def parse_instant(value: str) -> float | None:
+    """Unix seconds of an ``If-Modified-Since`` value as Xero takes it: ISO 8601 (``2009-11-12T00:00:00``,
+    UTC unless an offset or ``Z`` is given, fractions allowed) or an HTTP date
+    (``Thu, 12 Nov 2009 00:00:00 GMT``). None when it is neither."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
 
 
 def today(epoch_seconds: float) -> date:

@@ -134,6 +134,7 @@ class Invoice:
     amount_credited: Decimal = ZERO
     fully_paid_on: dt.date | None = None
     payment_ids: list[str] = field(default_factory=list)
+    created_by: str = ""  # the client id of the app that created it (createdByMyApp=true)
 
     @property
     def sub_total(self) -> Decimal:
@@ -170,8 +171,10 @@ def write_invoice(
     unitdp: int,
     now: float,
     target_id: str | None = None,
+    client_id: str = "",
 ) -> ElementResult:
-    """Create or update one invoice from one element of ``{"Invoices": [...]}``, or explain why not."""
+    """Create or update one invoice from one element of ``{"Invoices": [...]}``, or explain why not.
+    ``client_id`` is the app writing it: a new invoice remembers it (``createdByMyApp``)."""
     errors: list[str] = []
     existing = _target(org, element, create_only=create_only, target_id=target_id, errors=errors)
     if errors:
@@ -179,6 +182,7 @@ def write_invoice(
     draft = _build(org, element, existing, unitdp=unitdp, now=now, errors=errors)
     if errors or draft is None:
         return _failed(element, errors)
+    draft.created_by = existing.created_by if existing else client_id
     _commit(org, draft, existing, element)
     return ElementResult(True, invoice_json(org, draft, unitdp=unitdp))
 
@@ -395,7 +399,14 @@ def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
     }
 
 
-def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_lines: bool = True) -> dict[str, Any]:
+SUMMARY_OMITS = ("Payments", "CreditNotes", "Prepayments", "Overpayments")  # and LineItems
+
+
+def invoice_json(
+    org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_lines: bool = True, summary: bool = False
+) -> dict[str, Any]:
+    """The invoice as Xero answers it. ``summary`` (``summaryOnly=true``) leaves out its lines and the
+    payments, credit notes, prepayments and overpayments allocated to it (:data:`SUMMARY_OMITS`)."""
     contact = org.contacts.get(invoice.contact_id, {"ContactID": invoice.contact_id})
     body: dict[str, Any] = {
         "Type": invoice.type,
@@ -432,7 +443,10 @@ def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_l
     if invoice.fully_paid_on is not None:
         body["FullyPaidOnDate"] = ms_date(invoice.fully_paid_on)
     body.update(invoice.extra)
-    if with_lines:
+    if summary:
+        for omitted in SUMMARY_OMITS:
+            del body[omitted]
+    elif with_lines:
         body["LineItems"] = [line_json(line, unitdp) for line in invoice.lines]
     return body
 

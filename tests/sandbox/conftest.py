@@ -76,8 +76,16 @@ class Api:
     def with_token(self, token: str) -> Api:
         return Api(self._send, token, self.tenant_id)
 
-    def call(self, method: str, resource: str, body: Any = None, key: str | None = None, **params: Any) -> Answer:
-        headers = {"Authorization": f"Bearer {self.token}", "xero-tenant-id": self.tenant_id}
+    def call(
+        self,
+        method: str,
+        resource: str,
+        body: Any = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Answer:
+        headers = {"Authorization": f"Bearer {self.token}", "xero-tenant-id": self.tenant_id} | (headers or {})
         if key is not None:
             headers["Idempotency-Key"] = key
         data = None if body is None else to_json(body).encode()
