@@ -28,7 +28,7 @@ from local.xero_sandbox.answers import (
     post_data_invalid,
 )
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import from_json, parse_ms_timestamp
+from local.xero_sandbox.formats import from_json, ms_date, parse_ms_timestamp
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
 from local.xero_sandbox.reads import flag, id_list, modified_since, paged, unitdp, where_clause
 from local.xero_sandbox.spec import SpecChecker
@@ -212,7 +212,12 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Organisation")
     @guarded(state, SETTINGS_SCOPES)
     def organisation(org: Organisation) -> Any:
-        return jsonify({"Status": "OK", "Organisations": [org.profile]})
+        profile = dict(org.profile)  # lock dates are "shown if set" (xero_accounting.yaml, Organisation)
+        if org.period_lock_date is not None:
+            profile["PeriodLockDate"] = ms_date(org.period_lock_date)
+        if org.end_of_year_lock_date is not None:
+            profile["EndOfYearLockDate"] = ms_date(org.end_of_year_lock_date)
+        return jsonify({"Status": "OK", "Organisations": [profile]})
 
     @bp.get("/Accounts")
     @guarded(state, SETTINGS_SCOPES)

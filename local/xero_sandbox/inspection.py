@@ -21,6 +21,10 @@ def org_summary(state: SandboxState, org: Organisation) -> dict[str, Any]:
         "name": org.name,
         "base_currency": org.base_currency,
         "tier": state.limiter.tier_of(org.tenant_id),
+        "lock_dates": {
+            "PeriodLockDate": org.period_lock_date.isoformat() if org.period_lock_date else None,
+            "EndOfYearLockDate": org.end_of_year_lock_date.isoformat() if org.end_of_year_lock_date else None,
+        },
         "contacts": len(org.contacts),
         "invoices": len(org.invoices),
         "payments": len(org.payments),

@@ -4,9 +4,13 @@ Lines and their arithmetic are in :mod:`local.xero_sandbox.lines`. ``SubTotal`` 
 amounts net of tax, ``Total = SubTotal + TotalTax``, ``AmountDue = Total - AmountPaid - AmountCredited``.
 
 Statuses: created DRAFT (default), SUBMITTED or AUTHORISED. DRAFT → SUBMITTED → AUTHORISED;
-DRAFT/SUBMITTED → DELETED; AUTHORISED → VOIDED unless payments exist; PAID, VOIDED and DELETED
-invoices cannot change; an AUTHORISED invoice's lines change only while nothing is paid. Authorising
-needs a due date and an account on every line.
+DRAFT/SUBMITTED → DELETED; AUTHORISED → VOIDED; PAID, VOIDED and DELETED invoices cannot change.
+An invoice with payments takes no new status at all, voiding included: "The status VOIDED cannot be
+applied to the invoice because it has payments or credit notes allocated to it." (Xero's, as Xero
+integrations list it: eileenmcnaughton/nz.co.fuzion.civixero CRM/Civixero/Invoice.php has the
+SUBMITTED, AUTHORISED and DRAFT forms; LanternOps/breeze the VOIDED one), and its lines do not change
+("This document cannot be edited as it has a payment or credit note allocated to it."). Authorising
+needs a due date and an account on every line. Lock dates: see :mod:`local.xero_sandbox.locks`.
 
 Messages marked *Xero's* are Xero's own words; the others are the sandbox's (Xero's were not found).
 """
@@ -39,6 +43,7 @@ from local.xero_sandbox.formats import (
     today,
 )
 from local.xero_sandbox.lines import LINE_AMOUNT_TYPES, Line, build_lines, line_json
+from local.xero_sandbox.locks import invoice_locked
 from local.xero_sandbox.state import Organisation
 
 TYPES = ("ACCREC", "ACCPAY")
@@ -105,6 +110,12 @@ DUE_DATE_REQUIRED = "Due Date is required to authorise an invoice."
 ACCOUNT_REQUIRED = "Account code must be specified on each line to submit or authorise an invoice."
 CANNOT_CREATE_STATUS = "Invoice not of valid status for creation"
 INVALID_DATE = "Date must be a valid date (YYYY-MM-DD)."
+
+
+def status_blocked_by_payments(status: str) -> str:  # Xero's
+    return (
+        f"The status {status} cannot be applied to the invoice because it has payments or credit notes allocated to it."
+    )
 
 
 def currency_invalid(code: str) -> str:
@@ -236,6 +247,7 @@ def _build(
 
     invoice_date = _date(element, "Date", existing.date if existing else today(now), errors)
     due_date = _date(element, "DueDate", existing.due_date if existing else None, errors)
+    errors.extend(invoice_locked(org, (existing.status, existing.date) if existing else None, status, invoice_date))
     if "LineItems" in element:
         known_ids = {line.line_item_id for line in existing.lines} if existing else set()
         lines = build_lines(org, type_, element["LineItems"], line_amount_types, unitdp, known_ids, errors)
@@ -282,11 +294,11 @@ def _status_errors(existing: Invoice | None, status: str, errors: list[str]) -> 
         if status not in CREATE_STATUSES:
             errors.append(CANNOT_CREATE_STATUS)
         return
-    if existing.status not in EDITABLE:
-        errors.append(NOT_VALID_STATUS)
-    elif status == "VOIDED" and existing.status == "AUTHORISED" and existing.payment_ids:
-        errors.append(HAS_PAYMENTS)
-    elif status != existing.status and (existing.status, status) not in TRANSITIONS:
+    if existing.payment_ids and status != existing.status:
+        errors.append(status_blocked_by_payments(status))  # voiding included: payments must be removed first
+    elif existing.status not in EDITABLE or (
+        status != existing.status and (existing.status, status) not in TRANSITIONS
+    ):
         errors.append(NOT_VALID_STATUS)
 
 

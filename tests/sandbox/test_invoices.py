@@ -193,7 +193,7 @@ def test_authorised_invoice_lines_change_only_while_unpaid_and_voiding_needs_no_
     assert relined.messages() == [rules.HAS_PAYMENTS]
     assert referenced.status == 200
     assert voided.status == 400
-    assert voided.messages() == [rules.HAS_PAYMENTS]
+    assert voided.messages() == [rules.status_blocked_by_payments("VOIDED")]
     assert xero.get(f"Invoices/{invoice_id}").one("Invoices")["Status"] == "AUTHORISED"
 
 
