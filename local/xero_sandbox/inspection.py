@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from local.xero_sandbox.contacts import contact_json
+from local.xero_sandbox.currencies import fractional_amounts, minor_units
 from local.xero_sandbox.formats import iso_timestamp
 from local.xero_sandbox.invoices import invoice_json
 from local.xero_sandbox.payments import payment_json
@@ -44,7 +45,43 @@ def org_snapshot(state: SandboxState, tenant_id: str) -> dict[str, Any] | None:
             "invoices": [invoice_json(org, i, unitdp=4) for i in org.invoices.values()],
             "payments": [payment_json(org, p) for p in org.payments.values()],
             "limits": usage,
+            "fractional_minor_units": fractional_minor_units(state, tenant_id),
         }
+
+
+def fractional_minor_units(state: SandboxState, tenant_id: str) -> list[dict[str, Any]]:
+    """Invoices (and their payments) booked with fractions of their currency's minor unit, e.g. a JPY
+    invoice whose per-line tax left it at ¥1,419.10: Xero books 2 dp in every currency and says nothing,
+    so this is how a test asserts whole yen. Each: InvoiceID, InvoiceNumber, CurrencyCode, and the
+    offending ``amounts`` by name (``LineItems[0].TaxAmount``, ``Total``, ``Payments[0].Amount``, ...)."""
+    with state.lock:
+        org = state.organisations[tenant_id]
+        found = []
+        for invoice in org.invoices.values():
+            amounts = {
+                "SubTotal": invoice.sub_total,
+                "TotalTax": invoice.total_tax,
+                "Total": invoice.total,
+                "AmountPaid": invoice.amount_paid,
+                "AmountDue": invoice.amount_due,
+            }
+            for n, line in enumerate(invoice.lines):
+                amounts[f"LineItems[{n}].LineAmount"] = line.line_amount
+                amounts[f"LineItems[{n}].TaxAmount"] = line.tax_amount
+            for n, payment_id in enumerate(invoice.payment_ids):
+                amounts[f"Payments[{n}].Amount"] = org.payments[payment_id].amount
+            fractions = fractional_amounts(amounts, invoice.currency_code)
+            if fractions:
+                found.append(
+                    {
+                        "InvoiceID": invoice.invoice_id,
+                        "InvoiceNumber": invoice.number,
+                        "CurrencyCode": invoice.currency_code,
+                        "minor_units": minor_units(invoice.currency_code),
+                        "amounts": fractions,
+                    }
+                )
+        return found
 
 
 def overview(state: SandboxState) -> list[dict[str, Any]]:

@@ -141,7 +141,7 @@ def nz_organisation() -> Organisation:
         profile=_profile(NZ_TENANT, "Demo Company (NZ)", "NZ", "NZD", "NZ", "!nz01"),
         accounts=accounts,
         tax_rates=tax_rates,
-        currencies=["AUD", "USD"],
+        currencies=["AUD", "USD", "JPY"],
     )
 
 
