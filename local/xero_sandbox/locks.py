@@ -4,16 +4,17 @@ At Xero (help.xero.com Settings_LockDate) users can still create draft invoices 
 approval in a locked period, but not approve (authorise) them, nor change or void an approved one,
 and payments dated there are refused. The period lock binds every user but advisers, the end-of-year
 lock everyone; the sandbox takes the connecting user for a standard user, so both bind. A date is
-locked when it is on or before a lock date (Xero's financial settings: "on and before").
+locked when it is "on or before the lock date" (Xero Central's current text, as help.tradifyhq.com
+quotes it; the older help.xero.com page says "earlier than": the sandbox takes the stricter).
 
 Messages: a new or approved document dated in a locked period gets, per lock that closes its date,
 "The document date cannot be before the period lock date, currently set at 30-Nov-2018" and the
 end-of-year equivalent (Xero's: waynerobinson/xeroizer#92, the Emersion knowledge base's copy of
 both together, help.dext.com's article on the end-of-year one); an approved document dated there
 that is changed gets "The document cannot be edited as it is currently dated before the end of year
-lock date" (Xero's for the end-of-year lock, as Xero integrations quote it; the period-lock wording is
-the sandbox's, by analogy). Payments get the same words (the sandbox's assumption: Xero's wording for
-payments was not found).
+lock date" (Xero's for the end-of-year lock, as integrations quote it, e.g. help.tradifyhq.com
+article 23573535657241; the period-lock wording is the sandbox's, by analogy). Payments get the same
+words (the sandbox's assumption: Xero's wording for payments was not found).
 """
 
 from __future__ import annotations
