@@ -189,7 +189,7 @@ def test_more_than_five_calls_in_progress_is_a_concurrent_429(sandbox_app, xero:
 
 def test_concurrent_limit_over_http_with_slow_calls(sandbox, xero_http: Api):
     limiter, clock = sandbox.sandbox.state.limiter, sandbox.sandbox.state.clock
-    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=0.6, path="/api.xro/2.0/Organisation", times=5)])
+    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=1.5, path="/api.xro/2.0/Organisation", times=5)])
     statuses: list[int] = []
     threads = [threading.Thread(target=lambda: statuses.append(xero_http.get("Organisation").status)) for _ in range(5)]
     for thread in threads:
