@@ -11,23 +11,29 @@ at Xero. With ``summarizeErrors=false`` the answer is 200 with every element, fa
 
 from __future__ import annotations
 
-import json
-import math
 import time
-import uuid
 from collections.abc import Callable
-from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
 from local.xero_sandbox import contacts, invoices, payments
-from local.xero_sandbox.contacts import ElementResult
+from local.xero_sandbox.answers import (
+    NOT_FOUND,
+    api_error,
+    batch_answer,
+    elements,
+    envelope,
+    json_response,
+    post_data_invalid,
+)
 from local.xero_sandbox.faults import SLOW_DELAY
-from local.xero_sandbox.formats import WhereError, envelope_timestamp, parse_where, where_matches
+from local.xero_sandbox.formats import from_json, ms_date, parse_ms_timestamp
 from local.xero_sandbox.idempotency import MAX_KEY_LENGTH, StoredAnswer, conflict_body, fingerprint
+from local.xero_sandbox.reads import flag, id_list, modified_since, paged, unitdp, where_clause
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import Organisation, SandboxState
+from local.xero_sandbox.where import where_matches
 
 PREFIX = "/api.xro/2.0"
 SETTINGS_SCOPES = ("accounting.settings", "accounting.settings.read")
@@ -48,33 +54,6 @@ PAYMENTS_READ = (
 )
 PAYMENTS_WRITE = ("accounting.payments", "accounting.transactions")
 WRITE_METHODS = ("PUT", "POST")
-PAGE_SIZE = 100
-MAX_PAGE_SIZE = 1000
-NOT_FOUND = "The resource you're looking for cannot be found"
-
-
-def api_error(status: int, title: str, detail: str) -> Any:
-    response = jsonify({"Type": None, "Title": title, "Status": status, "Detail": detail})
-    response.status_code = status
-    return response
-
-
-def json_response(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, default=_json_default), status=status, mimetype="application/json")
-
-
-def validation_exception(elements: list[dict[str, Any]]) -> Response:
-    body = {
-        "ErrorNumber": 10,
-        "Type": "ValidationException",
-        "Message": "A validation exception occurred",
-        "Elements": elements,
-    }
-    return json_response(body, 400)
-
-
-def post_data_invalid(message: str) -> Response:
-    return json_response({"ErrorNumber": 14, "Type": "PostDataInvalidException", "Message": message}, 400)
 
 
 def authorise(state: SandboxState, scopes: tuple[str, ...]) -> Organisation | Any:
@@ -124,7 +103,7 @@ def guarded(
                     org.stats[f"429 {admission.problem}"] += 1
                     refused = api_error(429, "Too Many Requests", f"Rate limit exceeded: {admission.problem}")
                     refused.headers["X-Sandbox-Clock-Speed"] = str(state.clock.speed)
-                    return _with_headers(refused, admission.headers)
+                    return _count_read(state, org, _with_headers(refused, admission.headers))
             try:
                 delay = request.environ.get(SLOW_DELAY)
                 if delay:
@@ -133,7 +112,7 @@ def guarded(
                     response = _call(state, org, view, kwargs, spec, spec_path)
             finally:
                 state.limiter.release(admission)
-            return _with_headers(response, admission.headers)
+            return _count_read(state, org, _with_headers(response, admission.headers))
 
         wrapper.__name__ = view.__name__
         return wrapper
@@ -192,7 +171,7 @@ def _checked_write(
     spec_path: str | None,
 ) -> Response:
     try:
-        body = json.loads(raw, parse_float=Decimal)
+        body = from_json(raw)
     except ValueError:
         return post_data_invalid("Invalid Json data")
     if spec is not None and spec_path is not None:
@@ -208,89 +187,20 @@ def _checked_write(
     return response
 
 
+def _count_read(state: SandboxState, org: Organisation, response: Response) -> Response:
+    """Egress, which Xero charges apps for since March 2026: the body bytes of every GET answered."""
+    if request.method == "GET":
+        size = len(response.get_data())
+        with state.lock:
+            state.stats["bytes read"] += size
+            org.stats["bytes read"] += size
+    return response
+
+
 def _with_headers(response: Any, headers: dict[str, str]) -> Any:
     for name, value in headers.items():
         response.headers[name] = value
     return response
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-# --- answers ---------------------------------------------------------------------------------------
-
-
-def envelope(state: SandboxState, key: str, items: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
-    app = state.apps.get(str(g.get("client_id", "")))
-    body: dict[str, Any] = {
-        "Id": str(uuid.uuid4()),
-        "Status": "OK",
-        "ProviderName": app.name if app else "",
-        "DateTimeUTC": envelope_timestamp(state.clock.now()),
-    }
-    body.update(extra)
-    body[key] = items
-    return body
-
-
-def batch_answer(state: SandboxState, org: Organisation, key: str, results: list[ElementResult]) -> Response:
-    for result in results:
-        org.stats[f"{key} {'written' if result.ok else 'refused'}"] += 1
-    org.stats["largest batch"] = max(org.stats["largest batch"], len(results))
-    if summarize_errors() and any(not r.ok for r in results):
-        return validation_exception([r.body for r in results if not r.ok])
-    items = [r.body | {"StatusAttributeString": "OK"} if r.ok else r.body for r in results]
-    return json_response(envelope(state, key, items))
-
-
-def summarize_errors() -> bool:
-    return request.args.get("summarizeErrors", "true").strip().lower() != "false"
-
-
-def unitdp() -> int:
-    return 4 if request.args.get("unitdp") == "4" else 2
-
-
-def elements(key: str) -> list[dict[str, Any]] | Response:
-    body = g.body
-    items = body.get(key) if isinstance(body, dict) else None
-    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
-        return post_data_invalid(f"The request must carry a non-empty {key} array.")
-    return items
-
-
-def paged(items: list[Any]) -> tuple[list[Any], dict[str, Any]]:
-    """A page of ``items`` when ``page`` is given (100 a page, or ``pageSize`` up to 1,000)."""
-    if "page" not in request.args:
-        return items, {}
-    try:
-        page = max(1, int(request.args["page"]))
-        size = min(MAX_PAGE_SIZE, max(1, int(request.args.get("pageSize", PAGE_SIZE))))
-    except ValueError:
-        page, size = 1, PAGE_SIZE
-    chosen = items[(page - 1) * size : page * size]
-    pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(items) / size), "itemCount": len(items)}
-    return chosen, {"pagination": pagination}
-
-
-def where_clause() -> Any:
-    text = request.args.get("where")
-    if not text:
-        return None
-    try:
-        return parse_where(text)
-    except WhereError as exc:
-        return api_error(400, "Bad Request", str(exc))
-
-
-def id_list(name: str) -> set[str] | None:
-    raw = request.args.get(name)
-    if not raw:
-        return None
-    return {part.strip().lower() for part in raw.split(",") if part.strip()}
 
 
 # --- routes ----------------------------------------------------------------------------------------
@@ -302,7 +212,12 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Organisation")
     @guarded(state, SETTINGS_SCOPES)
     def organisation(org: Organisation) -> Any:
-        return jsonify({"Status": "OK", "Organisations": [org.profile]})
+        profile = dict(org.profile)  # lock dates are "shown if set" (xero_accounting.yaml, Organisation)
+        if org.period_lock_date is not None:
+            profile["PeriodLockDate"] = ms_date(org.period_lock_date)
+        if org.end_of_year_lock_date is not None:
+            profile["EndOfYearLockDate"] = ms_date(org.end_of_year_lock_date)
+        return jsonify({"Status": "OK", "Organisations": [profile]})
 
     @bp.get("/Accounts")
     @guarded(state, SETTINGS_SCOPES)
@@ -327,9 +242,12 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Contacts")
     @guarded(state, CONTACTS_READ)
     def list_contacts(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(contacts.WHERE_FIELDS, "Contact")
         if isinstance(clause, Response):
             return clause
+        since = modified_since()
+        if isinstance(since, Response):
+            return since
         ids = id_list("IDs")
         archived = request.args.get("includeArchived", "false").lower() == "true"
         found = []
@@ -338,11 +256,15 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
                 continue
             if not archived and ids is None and contact.get("ContactStatus", "ACTIVE") == "ARCHIVED":
                 continue
+            if since is not None and (parse_ms_timestamp(contact.get("UpdatedDateUTC")) or 0) <= since:
+                continue
             if clause is not None and not where_matches(clause, contact):
                 continue
             found.append(contact)
-        page, extra = paged(found)
-        return json_response(envelope(state, "Contacts", [contacts.contact_json(c) for c in page], **extra))
+        summary = flag("summaryOnly")
+        page, extra = paged(found, always=summary)  # a summary is always paged
+        body = [contacts.contact_json(c, summary=summary) for c in page]
+        return json_response(envelope(state, "Contacts", body, **extra))
 
     @bp.get("/Contacts/<contact_id>")
     @guarded(state, CONTACTS_READ)
@@ -382,12 +304,16 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Invoices")
     @guarded(state, INVOICES_READ)
     def list_invoices(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(invoices.WHERE_FIELDS, "Invoice", invoices.KNOWN_FIELDS)
         if isinstance(clause, Response):
             return clause
+        since = modified_since()
+        if isinstance(since, Response):
+            return since
         ids, contact_ids = id_list("IDs"), id_list("ContactIDs")
         numbers = set(request.args["InvoiceNumbers"].split(",")) if request.args.get("InvoiceNumbers") else None
         statuses = set(request.args["Statuses"].split(",")) if request.args.get("Statuses") else None
+        mine = flag("createdByMyApp")
         found = []
         for invoice in org.invoices.values():
             if ids is not None and invoice.invoice_id.lower() not in ids:
@@ -398,13 +324,18 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
                 continue
             if statuses is not None and invoice.status not in statuses:
                 continue
+            if since is not None and invoice.updated <= since:
+                continue
+            if mine and invoice.created_by != g.client_id:
+                continue
             if clause is not None and not where_matches(clause, invoices.filter_fields(org, invoice)):
                 continue
             found.append(invoice)
-        page, extra = paged(found)
-        # As at Xero: a list carries line items only when paged; a single invoice always does.
+        summary = flag("summaryOnly")
+        page, extra = paged(found, always=summary)  # a summary is always paged
+        # As at Xero: a list carries line items only when paged (a summary never); a single invoice always.
         with_lines = "page" in request.args
-        body = [invoices.invoice_json(org, i, unitdp=unitdp(), with_lines=with_lines) for i in page]
+        body = [invoices.invoice_json(org, i, unitdp=unitdp(), with_lines=with_lines, summary=summary) for i in page]
         return json_response(envelope(state, "Invoices", body, **extra))
 
     @bp.get("/Invoices/<invoice_id>")
@@ -421,7 +352,9 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
             return items
         now, dp = state.clock.now(), unitdp()
         results = [
-            invoices.write_invoice(org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id)
+            invoices.write_invoice(
+                org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id, client_id=g.client_id
+            )
             for item in items
         ]
         return batch_answer(state, org, "Invoices", results)
@@ -448,7 +381,7 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Payments")
     @guarded(state, PAYMENTS_READ)
     def list_payments(org: Organisation) -> Any:
-        clause = where_clause()
+        clause = where_clause(payments.WHERE_FIELDS, "Payment", payments.KNOWN_FIELDS)
         if isinstance(clause, Response):
             return clause
         found = [p for p in org.payments.values() if clause is None or where_matches(clause, payments.filter_fields(p))]

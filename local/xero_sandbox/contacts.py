@@ -38,6 +38,34 @@ READ_ONLY = frozenset(
         "MergedToContactID",
     }
 )
+# Contact's scalar fields (xero_accounting.yaml), all of which where= can compare.
+WHERE_FIELDS = frozenset(
+    {
+        "AccountNumber",
+        "AccountsPayableTaxType",
+        "AccountsReceivableTaxType",
+        "BankAccountDetails",
+        "CompanyNumber",
+        "ContactID",
+        "ContactNumber",
+        "ContactStatus",
+        "DefaultCurrency",
+        "EmailAddress",
+        "FirstName",
+        "IsCustomer",
+        "IsSupplier",
+        "LastName",
+        "Name",
+        "PurchasesDefaultAccountCode",
+        "PurchasesDefaultLineAmountType",
+        "SalesDefaultAccountCode",
+        "SalesDefaultLineAmountType",
+        "TaxNumber",
+        "TaxNumberType",
+        "Website",
+        "XeroNetworkKey",
+    }
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -156,7 +184,40 @@ def find_contact(org: Organisation, id_or_number: str) -> dict[str, Any] | None:
     )
 
 
-def contact_json(contact: dict[str, Any]) -> dict[str, Any]:
+# What summaryOnly=true leaves out of a contact: the lists and the heavier details.
+SUMMARY_OMITS = frozenset(
+    {
+        "Addresses",
+        "Phones",
+        "ContactPersons",
+        "ContactGroups",
+        "Balances",
+        "BatchPayments",
+        "PaymentTerms",
+        "BrandingTheme",
+        "SalesTrackingCategories",
+        "PurchasesTrackingCategories",
+        "TrackingCategoryName",
+        "TrackingCategoryOption",
+        "TaxNumber",
+        "TaxNumberType",
+        "AccountsReceivableTaxType",
+        "AccountsPayableTaxType",
+        "SalesDefaultAccountCode",
+        "PurchasesDefaultAccountCode",
+        "Website",
+        "Discount",
+        "XeroNetworkKey",
+        "Attachments",
+        "HasAttachments",
+    }
+)
+
+
+def contact_json(contact: dict[str, Any], *, summary: bool = False) -> dict[str, Any]:
+    """The contact as Xero answers it; ``summary`` (``summaryOnly=true``) without :data:`SUMMARY_OMITS`."""
+    if summary:
+        return {k: v for k, v in contact_json(contact).items() if k not in SUMMARY_OMITS}
     body = {
         "ContactID": contact["ContactID"],
         "ContactStatus": contact.get("ContactStatus", "ACTIVE"),

@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, jsonify, request
 
 from local.xero_sandbox.faults import FaultPlan, FaultRule
-from local.xero_sandbox.formats import iso_timestamp
+from local.xero_sandbox.formats import iso_timestamp, parse_date
 from local.xero_sandbox.inspection import html_page, org_snapshot, overview
 from local.xero_sandbox.spec import SpecChecker
 from local.xero_sandbox.state import ConsentPolicy, SandboxState
@@ -77,6 +77,13 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
         changes = {name: int(body[name]) for name in LIMIT_FIELDS if name in body}
         if changes:
             state.limiter.configure(None, body.get("tenant_id"), **changes)
+        if "tier" in body:
+            if body.get("tenant_id") not in state.organisations:
+                return jsonify({"error": "a tier needs the tenant_id of an organisation"}), 400
+            try:
+                state.limiter.set_tier(body["tenant_id"], str(body["tier"]))
+            except ValueError as exc:
+                return jsonify({"error": str(exc)}), 400
         if body.get("reset"):
             state.limiter.reset()
         return jsonify(state.limiter.describe(state.clock.now()))
@@ -89,6 +96,23 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
     @bp.get("/orgs")
     def orgs() -> Any:
         return jsonify(overview(state))
+
+    @bp.post("/orgs/<tenant_id>/lock-dates")
+    def lock_dates(tenant_id: str) -> Any:
+        """``{"PeriodLockDate": "2026-03-31" | null, "EndOfYearLockDate": ...}``: the keys given change."""
+        org = state.organisations.get(tenant_id)
+        if org is None:
+            return jsonify({"error": "no such organisation"}), 404
+        body = request.get_json(force=True)
+        chosen = {"PeriodLockDate": org.period_lock_date, "EndOfYearLockDate": org.end_of_year_lock_date}
+        for name in chosen:
+            if name in body:
+                parsed = parse_date(body[name]) if body[name] is not None else None
+                if body[name] is not None and parsed is None:
+                    return jsonify({"error": f"{name} must be a date (YYYY-MM-DD) or null"}), 400
+                chosen[name] = parsed
+        state.set_lock_dates(tenant_id, chosen["PeriodLockDate"], chosen["EndOfYearLockDate"])
+        return jsonify({name: day.isoformat() if day else None for name, day in chosen.items()})
 
     @bp.get("/orgs/<tenant_id>")
     def org(tenant_id: str) -> Any:

@@ -1,10 +1,17 @@
-"""Xero's wire formats: its JSON dates, money rounded half away from zero, where-clause filters."""
+"""Xero's wire formats: exact JSON numbers, its JSON dates, money rounded half away from zero.
+
+Money never passes through a float: request bodies are parsed with ``parse_float=Decimal`` and answers
+are written by :func:`to_json`, which writes a Decimal as the unquoted JSON number it is (Xero's
+answers carry numbers, never strings), so 100000000000000.01 comes back as 100000000000000.01.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 CENT = Decimal("0.01")
@@ -31,9 +38,61 @@ def decimal(value: Any) -> Decimal | None:
         return None
 
 
-def number(value: Decimal) -> float:
-    """Decimals go out as JSON numbers, like Xero's answers (never as strings)."""
-    return float(value)
+def number(value: Decimal) -> Decimal:
+    """A money value as it goes out: the Decimal itself, which :func:`to_json` writes as an exact JSON
+    number, like Xero's answers (never a string, never a float)."""
+    return value
+
+
+def from_json(raw: bytes | str) -> Any:
+    """A JSON body with every non-integer number as a Decimal, so nothing is lost on the way in."""
+    return json.loads(raw, parse_float=Decimal)
+
+
+def to_json(value: Any) -> str:
+    """JSON text of ``value`` with Decimals written exactly as numbers (``json.dumps`` can only write
+    them through ``float``). Separators and escaping are ``json.dumps``'s defaults."""
+    out: list[str] = []
+    _write(value, out)
+    return "".join(out)
+
+
+def _write(value: Any, out: list[str]) -> None:
+    if value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, str):
+        out.append(_encode_string(value))
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a JSON number: {value}")
+        out.append(format(value, "f"))
+    elif isinstance(value, int | float):
+        out.append(json.dumps(value))
+    elif isinstance(value, dict):
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            if not isinstance(key, str):
+                raise TypeError(f"JSON object keys must be strings, not {type(key).__name__}")
+            out.append(", " if index else "")
+            out.append(_encode_string(key))
+            out.append(": ")
+            _write(item, out)
+        out.append("}")
+    elif isinstance(value, list | tuple):
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append(", " if index else "")
+            _write(item, out)
+        out.append("]")
+    else:
+        raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+_encode_string = json.encoder.encode_basestring_ascii
 
 
 def ms_date(day: date) -> str:
@@ -72,64 +131,28 @@ def parse_date(value: Any) -> date | None:
         return None
 
 
+def parse_ms_timestamp(value: Any) -> float | None:
+    """Unix seconds of ``/Date(1552327126117+0000)/``; None if it is not one."""
+    found = _MS_DATE.match(value) if isinstance(value, str) else None
+    return int(found.group(1)) / 1000 if found else None
+
+
+def parse_instant(value: str) -> float | None:
+    """Unix seconds of an ``If-Modified-Since`` value as Xero takes it: ISO 8601 (``2009-11-12T00:00:00``,
+    UTC unless an offset or ``Z`` is given, fractions allowed) or an HTTP date
+    (``Thu, 12 Nov 2009 00:00:00 GMT``). None when it is neither."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
 def today(epoch_seconds: float) -> date:
     return datetime.fromtimestamp(epoch_seconds, UTC).date()
-
-
-# --- where= filters ---------------------------------------------------------------------------------
-
-_TERM = re.compile(
-    r'\s*([A-Za-z][A-Za-z0-9]*(?:\.[A-Za-z][A-Za-z0-9]*)?)\s*==\s*(?:guid\("([^"]*)"\)|"((?:[^"\\]|\\.)*)"|(true|false))\s*'
-)
-_JOIN = re.compile(r"\s*(OR|AND|\|\||&&)\s*")
-
-
-class WhereError(ValueError):
-    pass
-
-
-Clause = list[list[tuple[str, str | bool]]]  # OR of ANDs of (field, value)
-
-
-def parse_where(text: str) -> Clause:
-    """The equality filters Xero's ``where`` takes, joined by ``OR``/``AND`` (AND binds tighter):
-    ``Name=="A" OR ContactNumber=="B" OR ContactID==guid("…")``. Anything else is refused."""
-    clause: Clause = [[]]
-    position = 0
-    while True:
-        term = _TERM.match(text, position)
-        if term is None:
-            raise WhereError(f"unsupported where clause near: {text[position : position + 40]!r}")
-        field, guid, quoted, boolean = term.groups()
-        if guid is not None:
-            value: str | bool = guid.lower()
-        elif quoted is not None:
-            value = quoted.replace('\\"', '"')
-        else:
-            value = boolean == "true"
-        clause[-1].append((field, value))
-        position = term.end()
-        if position >= len(text):
-            return clause
-        join = _JOIN.match(text, position)
-        if join is None:
-            raise WhereError(f"unsupported where clause near: {text[position : position + 40]!r}")
-        if join.group(1) in ("OR", "||"):
-            clause.append([])
-        position = join.end()
-
-
-def where_matches(clause: Clause, fields: dict[str, Any]) -> bool:
-    return any(all(_equal(fields.get(name), value) for name, value in conjunction) for conjunction in clause)
-
-
-def _equal(actual: Any, wanted: str | bool) -> bool:
-    if isinstance(wanted, bool):
-        return actual is wanted
-    if isinstance(actual, str) and _looks_like_guid(wanted):
-        return actual.lower() == wanted
-    return bool(actual == wanted)
-
-
-def _looks_like_guid(value: str) -> bool:
-    return len(value) == 36 and value.count("-") == 4

@@ -3,7 +3,8 @@
 Keys belong to one app (client id) and one organisation. The same key with the same request (method,
 path, query and JSON body, compared after parsing so whitespace and key order do not matter) within
 the retention replays the first answer exactly, status and body bytes, and changes nothing. The same
-key with a *different* request is refused: Xero's documentation available to us does not give that
+key with a *different* request is refused (numbers are compared as the exact decimals they are, so
+bodies that differ by a cent at 1e14 are different requests): Xero's documentation available to us does not give that
 answer, so the sandbox chooses ``409 Conflict`` with a Xero-shaped problem body (see
 :data:`CONFLICT_STATUS`). Keys longer than 128 characters are refused with 400 before any work.
 Answers of 5xx are not kept (the work may not have happened), so a retry runs again.
@@ -12,10 +13,12 @@ Answers of 5xx are not kept (the work may not have happened), so a retry runs ag
 from __future__ import annotations
 
 import hashlib
-import json
 import threading
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
+
+from local.xero_sandbox.formats import from_json, to_json
 
 MAX_KEY_LENGTH = 128
 RETENTION_SECONDS = 24 * 3600.0  # assumed: the sandbox keeps answers for a day
@@ -33,7 +36,7 @@ class StoredAnswer:
 
 def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     try:
-        canonical = json.dumps(json.loads(body or b"null"), sort_keys=True, separators=(",", ":")).encode()
+        canonical = to_json(_canonical(from_json(body or b"null"))).encode()
     except ValueError:
         canonical = body
     digest = hashlib.sha256()
@@ -41,6 +44,17 @@ def fingerprint(method: str, path: str, query: str, body: bytes) -> str:
         digest.update(len(part).to_bytes(8, "big"))
         digest.update(part)
     return digest.hexdigest()
+
+
+def _canonical(value: Any) -> Any:
+    """Key order and number spelling do not make a request different: 1.10 and 1.1 are one number."""
+    if isinstance(value, dict):
+        return {key: _canonical(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_canonical(item) for item in value]
+    if isinstance(value, Decimal):
+        return value.normalize()
+    return value
 
 
 class IdempotencyStore:

@@ -9,17 +9,23 @@ from html import escape
 from typing import Any
 
 from local.xero_sandbox.contacts import contact_json
+from local.xero_sandbox.currencies import fractional_amounts, minor_units
 from local.xero_sandbox.formats import iso_timestamp
 from local.xero_sandbox.invoices import invoice_json
 from local.xero_sandbox.payments import payment_json
 from local.xero_sandbox.state import Organisation, SandboxState
 
 
-def org_summary(org: Organisation) -> dict[str, Any]:
+def org_summary(state: SandboxState, org: Organisation) -> dict[str, Any]:
     return {
         "tenant_id": org.tenant_id,
         "name": org.name,
         "base_currency": org.base_currency,
+        "tier": state.limiter.tier_of(org.tenant_id),
+        "lock_dates": {
+            "PeriodLockDate": org.period_lock_date.isoformat() if org.period_lock_date else None,
+            "EndOfYearLockDate": org.end_of_year_lock_date.isoformat() if org.end_of_year_lock_date else None,
+        },
         "contacts": len(org.contacts),
         "invoices": len(org.invoices),
         "payments": len(org.payments),
@@ -34,17 +40,53 @@ def org_snapshot(state: SandboxState, tenant_id: str) -> dict[str, Any] | None:
         if org is None:
             return None
         usage = state.limiter.describe(state.clock.now())["tenants"].get(tenant_id, {})
-        return org_summary(org) | {
+        return org_summary(state, org) | {
             "contacts": [contact_json(c) for c in org.contacts.values()],
             "invoices": [invoice_json(org, i, unitdp=4) for i in org.invoices.values()],
             "payments": [payment_json(org, p) for p in org.payments.values()],
             "limits": usage,
+            "fractional_minor_units": fractional_minor_units(state, tenant_id),
         }
+
+
+def fractional_minor_units(state: SandboxState, tenant_id: str) -> list[dict[str, Any]]:
+    """Invoices (and their payments) booked with fractions of their currency's minor unit, e.g. a JPY
+    invoice whose per-line tax left it at ¥1,419.10: Xero books 2 dp in every currency and says nothing,
+    so this is how a test asserts whole yen. Each: InvoiceID, InvoiceNumber, CurrencyCode, and the
+    offending ``amounts`` by name (``LineItems[0].TaxAmount``, ``Total``, ``Payments[0].Amount``, ...)."""
+    with state.lock:
+        org = state.organisations[tenant_id]
+        found = []
+        for invoice in org.invoices.values():
+            amounts = {
+                "SubTotal": invoice.sub_total,
+                "TotalTax": invoice.total_tax,
+                "Total": invoice.total,
+                "AmountPaid": invoice.amount_paid,
+                "AmountDue": invoice.amount_due,
+            }
+            for n, line in enumerate(invoice.lines):
+                amounts[f"LineItems[{n}].LineAmount"] = line.line_amount
+                amounts[f"LineItems[{n}].TaxAmount"] = line.tax_amount
+            for n, payment_id in enumerate(invoice.payment_ids):
+                amounts[f"Payments[{n}].Amount"] = org.payments[payment_id].amount
+            fractions = fractional_amounts(amounts, invoice.currency_code)
+            if fractions:
+                found.append(
+                    {
+                        "InvoiceID": invoice.invoice_id,
+                        "InvoiceNumber": invoice.number,
+                        "CurrencyCode": invoice.currency_code,
+                        "minor_units": minor_units(invoice.currency_code),
+                        "amounts": fractions,
+                    }
+                )
+        return found
 
 
 def overview(state: SandboxState) -> list[dict[str, Any]]:
     with state.lock:
-        return [org_summary(org) for org in state.organisations.values()]
+        return [org_summary(state, org) for org in state.organisations.values()]
 
 
 def html_page(state: SandboxState, violations: list[dict[str, Any]]) -> str:

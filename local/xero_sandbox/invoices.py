@@ -1,15 +1,16 @@
 """Invoices (ACCREC sales invoices and ACCPAY bills), with Xero's rules and arithmetic.
 
-Arithmetic, per line: ``LineAmount = round(Quantity x UnitAmount x (1 - DiscountRate/100), 2)``
-(half away from zero); tax per line from the rate: exclusive ``round(LineAmount x r, 2)``, inclusive
-``round(LineAmount x r / (1 + r), 2)``, none when ``NoTax``. ``SubTotal`` is the sum of line amounts
-net of tax, ``Total = SubTotal + TotalTax``, ``AmountDue = Total - AmountPaid - AmountCredited``.
-Unit amounts are kept to 4 decimal places with ``unitdp=4``, else rounded to 2; quantities to 4.
+Lines and their arithmetic are in :mod:`local.xero_sandbox.lines`. ``SubTotal`` is the sum of line
+amounts net of tax, ``Total = SubTotal + TotalTax``, ``AmountDue = Total - AmountPaid - AmountCredited``.
 
 Statuses: created DRAFT (default), SUBMITTED or AUTHORISED. DRAFT → SUBMITTED → AUTHORISED;
-DRAFT/SUBMITTED → DELETED; AUTHORISED → VOIDED unless payments exist; PAID, VOIDED and DELETED
-invoices cannot change; an AUTHORISED invoice's lines change only while nothing is paid. Authorising
-needs a due date and an account on every line.
+DRAFT/SUBMITTED → DELETED; AUTHORISED → VOIDED; PAID, VOIDED and DELETED invoices cannot change.
+An invoice with payments takes no new status at all, voiding included: "The status VOIDED cannot be
+applied to the invoice because it has payments or credit notes allocated to it." (Xero's, as Xero
+integrations list it: eileenmcnaughton/nz.co.fuzion.civixero CRM/Civixero/Invoice.php has the
+SUBMITTED, AUTHORISED and DRAFT forms; LanternOps/breeze the VOIDED one), and its lines do not change
+("This document cannot be edited as it has a payment or credit note allocated to it."). Authorising
+needs a due date and an account on every line. Lock dates: see :mod:`local.xero_sandbox.locks`.
 
 Messages marked *Xero's* are Xero's own words; the others are the sandbox's (Xero's were not found).
 """
@@ -33,8 +34,6 @@ from local.xero_sandbox.contacts import (
 )
 from local.xero_sandbox.formats import (
     date_string,
-    decimal,
-    four_dp,
     iso_timestamp,
     money,
     ms_date,
@@ -43,10 +42,11 @@ from local.xero_sandbox.formats import (
     parse_date,
     today,
 )
+from local.xero_sandbox.lines import LINE_AMOUNT_TYPES, Line, build_lines, line_json
+from local.xero_sandbox.locks import invoice_locked
 from local.xero_sandbox.state import Organisation
 
 TYPES = ("ACCREC", "ACCPAY")
-LINE_AMOUNT_TYPES = ("Exclusive", "Inclusive", "NoTax")
 CREATE_STATUSES = ("DRAFT", "SUBMITTED", "AUTHORISED")
 EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
 # (from, to) pairs Xero allows when a status is posted; staying put is always allowed while editable.
@@ -60,7 +60,45 @@ TRANSITIONS = {
 }
 ZERO = Decimal(0)
 NEW_CONTACT = "new-contact:"
-HUNDRED = Decimal(100)
+
+WHERE_FIELDS = frozenset(
+    {
+        "InvoiceID",
+        "InvoiceNumber",
+        "Type",
+        "Status",
+        "Reference",
+        "Contact.ContactID",
+        "Contact.Name",
+        "Contact.ContactNumber",
+        "CurrencyCode",
+        "LineAmountTypes",
+    }
+)
+# Invoice's other fields (xero_accounting.yaml): Xero filters on them, the sandbox does not.
+KNOWN_FIELDS = frozenset(
+    {
+        "AmountCredited",
+        "AmountDue",
+        "AmountPaid",
+        "BrandingThemeID",
+        "CurrencyRate",
+        "Date",
+        "DueDate",
+        "ExpectedPaymentDate",
+        "FullyPaidOnDate",
+        "HasAttachments",
+        "IsDiscounted",
+        "PlannedPaymentDate",
+        "SentToContact",
+        "SubTotal",
+        "Total",
+        "TotalDiscount",
+        "TotalTax",
+        "UpdatedDateUTC",
+        "Url",
+    }
+)
 
 NUMBER_TAKEN = "Invoice # must be unique."  # Xero's
 NOT_VALID_STATUS = "Invoice not of valid status for modification"  # Xero's
@@ -71,21 +109,12 @@ TYPE_REQUIRED = "Invoice Type must be ACCREC or ACCPAY."
 DUE_DATE_REQUIRED = "Due Date is required to authorise an invoice."
 ACCOUNT_REQUIRED = "Account code must be specified on each line to submit or authorise an invoice."
 CANNOT_CREATE_STATUS = "Invoice not of valid status for creation"
-DISCOUNT_NOT_ALLOWED = "Discounts are only supported on sales invoices (ACCREC)."
 INVALID_DATE = "Date must be a valid date (YYYY-MM-DD)."
 
 
-def tax_type_invalid(tax_type: str) -> str:  # Xero's
-    return f"The TaxType code {tax_type} does not exist or cannot be used for this type of transaction."
-
-
-def account_invalid(code: str) -> str:  # Xero's
-    return f"Account code '{code}' is not a valid code for this document."
-
-
-def account_archived(code: str) -> str:  # Xero's
+def status_blocked_by_payments(status: str) -> str:  # Xero's
     return (
-        f"Account code '{code}' has been archived or has been deleted. Each line item must reference a valid account."
+        f"The status {status} cannot be applied to the invoice because it has payments or credit notes allocated to it."
     )
 
 
@@ -95,37 +124,6 @@ def currency_invalid(code: str) -> str:
 
 def contact_not_found(contact_id: str) -> str:
     return f"The contact with ContactID {contact_id} could not be found."
-
-
-def line_total_mismatch(given: Decimal, expected: Decimal) -> str:
-    return f"The line total {given} does not match the expected line total {expected}"
-
-
-@dataclass
-class Line:
-    line_item_id: str
-    description: str | None
-    quantity: Decimal
-    unit_amount: Decimal
-    account_code: str | None
-    tax_type: str | None
-    discount_rate: Decimal | None
-    line_amount: Decimal
-    tax_amount: Decimal
-    item_code: str | None = None
-    tracking: list[Any] = field(default_factory=list)
-
-    def money_key(self) -> tuple[Any, ...]:
-        return (
-            self.description,
-            self.quantity,
-            self.unit_amount,
-            self.account_code,
-            self.tax_type,
-            self.discount_rate,
-            self.line_amount,
-            self.tax_amount,
-        )
 
 
 @dataclass
@@ -147,6 +145,7 @@ class Invoice:
     amount_credited: Decimal = ZERO
     fully_paid_on: dt.date | None = None
     payment_ids: list[str] = field(default_factory=list)
+    created_by: str = ""  # the client id of the app that created it (createdByMyApp=true)
 
     @property
     def sub_total(self) -> Decimal:
@@ -169,7 +168,7 @@ class Invoice:
     def total_discount(self) -> Decimal:
         return money(
             sum(
-                (line.quantity * line.unit_amount - line.line_amount for line in self.lines if line.discount_rate),
+                (line.quantity * line.unit_amount - line.line_amount for line in self.lines if line.discounted),
                 ZERO,
             )
         )
@@ -183,8 +182,10 @@ def write_invoice(
     unitdp: int,
     now: float,
     target_id: str | None = None,
+    client_id: str = "",
 ) -> ElementResult:
-    """Create or update one invoice from one element of ``{"Invoices": [...]}``, or explain why not."""
+    """Create or update one invoice from one element of ``{"Invoices": [...]}``, or explain why not.
+    ``client_id`` is the app writing it: a new invoice remembers it (``createdByMyApp``)."""
     errors: list[str] = []
     existing = _target(org, element, create_only=create_only, target_id=target_id, errors=errors)
     if errors:
@@ -192,6 +193,7 @@ def write_invoice(
     draft = _build(org, element, existing, unitdp=unitdp, now=now, errors=errors)
     if errors or draft is None:
         return _failed(element, errors)
+    draft.created_by = existing.created_by if existing else client_id
     _commit(org, draft, existing, element)
     return ElementResult(True, invoice_json(org, draft, unitdp=unitdp))
 
@@ -245,8 +247,10 @@ def _build(
 
     invoice_date = _date(element, "Date", existing.date if existing else today(now), errors)
     due_date = _date(element, "DueDate", existing.due_date if existing else None, errors)
+    errors.extend(invoice_locked(org, (existing.status, existing.date) if existing else None, status, invoice_date))
     if "LineItems" in element:
-        lines = _lines(org, type_, element["LineItems"], line_amount_types, unitdp, existing, errors)
+        known_ids = {line.line_item_id for line in existing.lines} if existing else set()
+        lines = build_lines(org, type_, element["LineItems"], line_amount_types, unitdp, known_ids, errors)
     else:
         lines = list(existing.lines) if existing else []
     if existing is not None and existing.status == "AUTHORISED" and existing.payment_ids and status != "VOIDED":
@@ -290,11 +294,11 @@ def _status_errors(existing: Invoice | None, status: str, errors: list[str]) -> 
         if status not in CREATE_STATUSES:
             errors.append(CANNOT_CREATE_STATUS)
         return
-    if existing.status not in EDITABLE:
-        errors.append(NOT_VALID_STATUS)
-    elif status == "VOIDED" and existing.status == "AUTHORISED" and existing.payment_ids:
-        errors.append(HAS_PAYMENTS)
-    elif status != existing.status and (existing.status, status) not in TRANSITIONS:
+    if existing.payment_ids and status != existing.status:
+        errors.append(status_blocked_by_payments(status))  # voiding included: payments must be removed first
+    elif existing.status not in EDITABLE or (
+        status != existing.status and (existing.status, status) not in TRANSITIONS
+    ):
         errors.append(NOT_VALID_STATUS)
 
 
@@ -363,100 +367,6 @@ def _date(element: dict[str, Any], name: str, default: dt.date | None, errors: l
     return parsed
 
 
-def _lines(
-    org: Organisation,
-    type_: str,
-    given: Any,
-    line_amount_types: str,
-    unitdp: int,
-    existing: Invoice | None,
-    errors: list[str],
-) -> list[Line]:
-    known_ids = {line.line_item_id for line in existing.lines} if existing else set()
-    lines = []
-    for raw in given if isinstance(given, list) else []:
-        line = _line(org, type_, raw, line_amount_types, unitdp, known_ids, errors)
-        if line is not None:
-            lines.append(line)
-    return lines
-
-
-def _line(
-    org: Organisation,
-    type_: str,
-    raw: dict[str, Any],
-    line_amount_types: str,
-    unitdp: int,
-    known_ids: set[str],
-    errors: list[str],
-) -> Line | None:
-    quantity = decimal(raw.get("Quantity"))
-    unit = decimal(raw.get("UnitAmount"))
-    given_amount = decimal(raw.get("LineAmount"))
-    discount = decimal(raw.get("DiscountRate"))
-    if discount is not None and type_ != "ACCREC":
-        errors.append(DISCOUNT_NOT_ALLOWED)
-        discount = None
-    if quantity is None and (unit is not None or given_amount is not None):
-        quantity = Decimal(1)
-    quantity = four_dp(quantity or ZERO)
-    factor = (HUNDRED - (discount or ZERO)) / HUNDRED
-    if unit is None and given_amount is not None and quantity and factor:
-        unit = given_amount / (quantity * factor)
-    unit = four_dp(unit or ZERO) if unitdp == 4 else money(unit or ZERO)
-    line_amount = money(quantity * unit * factor)
-    if given_amount is not None and raw.get("UnitAmount") is not None and money(given_amount) != line_amount:
-        errors.append(line_total_mismatch(money(given_amount), line_amount))
-
-    account_code = raw.get("AccountCode") or None
-    account = None
-    if account_code:
-        account = org.account_by_code(str(account_code))
-        if account is None or account.get("Type") == "BANK":
-            errors.append(account_invalid(str(account_code)))
-        elif account.get("Status") != "ACTIVE":
-            errors.append(account_archived(str(account_code)))
-    tax_type = raw.get("TaxType") or (account.get("TaxType") if account else None)
-    if line_amount_types == "NoTax":
-        tax_type = "NONE" if raw.get("TaxType") in (None, "", "NONE") else tax_type
-    rate = Decimal(0)
-    if tax_type:
-        found = org.tax_rate(str(tax_type))
-        usable = found is not None and found.get("Status") == "ACTIVE"
-        usable = usable and bool(
-            found and found.get("CanApplyToRevenue" if type_ == "ACCREC" else "CanApplyToExpenses")
-        )
-        if not usable or found is None:
-            errors.append(tax_type_invalid(str(tax_type)))
-        else:
-            rate = Decimal(str(found.get("EffectiveRate", 0))) / HUNDRED
-    tax = _tax(line_amount, rate, line_amount_types, decimal(raw.get("TaxAmount")))
-    line_id = str(raw.get("LineItemID") or "")
-    return Line(
-        line_item_id=line_id if line_id in known_ids else str(uuid.uuid4()),
-        description=raw.get("Description"),
-        quantity=quantity,
-        unit_amount=unit,
-        account_code=str(account_code) if account_code else None,
-        tax_type=str(tax_type) if tax_type else None,
-        discount_rate=discount,
-        line_amount=line_amount,
-        tax_amount=tax,
-        item_code=raw.get("ItemCode"),
-        tracking=list(raw.get("Tracking") or []),
-    )
-
-
-def _tax(line_amount: Decimal, rate: Decimal, line_amount_types: str, override: Decimal | None) -> Decimal:
-    if line_amount_types == "NoTax":
-        return ZERO
-    if override is not None:  # Xero takes a supplied TaxAmount in place of its own calculation
-        return money(override)
-    if line_amount_types == "Inclusive":
-        return money(line_amount * rate / (1 + rate))
-    return money(line_amount * rate)
-
-
 def _commit(org: Organisation, invoice: Invoice, existing: Invoice | None, element: dict[str, Any]) -> None:
     if invoice.contact_id.startswith(NEW_CONTACT):
         given = {k: v for k, v in element["Contact"].items() if k != "ContactID"}
@@ -485,7 +395,8 @@ def find_invoice(org: Organisation, id_or_number: str) -> Invoice | None:
 
 
 def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
-    """What ``where=`` may compare."""
+    """What ``where=`` may compare (:data:`WHERE_FIELDS`)."""
+    contact = org.contacts.get(invoice.contact_id, {})
     return {
         "InvoiceID": invoice.invoice_id,
         "InvoiceNumber": invoice.number,
@@ -493,12 +404,21 @@ def filter_fields(org: Organisation, invoice: Invoice) -> dict[str, Any]:
         "Status": invoice.status,
         "Reference": invoice.reference,
         "Contact.ContactID": invoice.contact_id,
-        "Contact.Name": org.contacts.get(invoice.contact_id, {}).get("Name"),
+        "Contact.Name": contact.get("Name"),
+        "Contact.ContactNumber": contact.get("ContactNumber"),
         "CurrencyCode": invoice.currency_code,
+        "LineAmountTypes": invoice.line_amount_types,
     }
 
 
-def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_lines: bool = True) -> dict[str, Any]:
+SUMMARY_OMITS = ("Payments", "CreditNotes", "Prepayments", "Overpayments")  # and LineItems
+
+
+def invoice_json(
+    org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_lines: bool = True, summary: bool = False
+) -> dict[str, Any]:
+    """The invoice as Xero answers it. ``summary`` (``summaryOnly=true``) leaves out its lines and the
+    payments, credit notes, prepayments and overpayments allocated to it (:data:`SUMMARY_OMITS`)."""
     contact = org.contacts.get(invoice.contact_id, {"ContactID": invoice.contact_id})
     body: dict[str, Any] = {
         "Type": invoice.type,
@@ -513,7 +433,7 @@ def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_l
         "AmountPaid": number(invoice.amount_paid),
         "AmountCredited": number(invoice.amount_credited),
         "CurrencyRate": 1.0,
-        "IsDiscounted": any(line.discount_rate for line in invoice.lines),
+        "IsDiscounted": any(line.discounted for line in invoice.lines),
         "HasAttachments": False,
         "HasErrors": False,
         "Contact": contact_summary(contact) if "Name" in contact else {"ContactID": invoice.contact_id},
@@ -535,30 +455,11 @@ def invoice_json(org: Organisation, invoice: Invoice, *, unitdp: int = 2, with_l
     if invoice.fully_paid_on is not None:
         body["FullyPaidOnDate"] = ms_date(invoice.fully_paid_on)
     body.update(invoice.extra)
-    if with_lines:
-        body["LineItems"] = [_line_json(line, unitdp) for line in invoice.lines]
-    return body
-
-
-def _line_json(line: Line, unitdp: int) -> dict[str, Any]:
-    body: dict[str, Any] = {"LineItemID": line.line_item_id}
-    if line.description is not None:
-        body["Description"] = line.description
-    body |= {
-        "Quantity": number(line.quantity),
-        "UnitAmount": number(line.unit_amount if unitdp == 4 else money(line.unit_amount)),
-        "TaxAmount": number(line.tax_amount),
-        "LineAmount": number(line.line_amount),
-        "Tracking": line.tracking,
-    }
-    if line.item_code:
-        body["ItemCode"] = line.item_code
-    if line.account_code:
-        body["AccountCode"] = line.account_code
-    if line.tax_type:
-        body["TaxType"] = line.tax_type
-    if line.discount_rate is not None:
-        body["DiscountRate"] = number(line.discount_rate)
+    if summary:
+        for omitted in SUMMARY_OMITS:
+            del body[omitted]
+    elif with_lines:
+        body["LineItems"] = [line_json(line, unitdp) for line in invoice.lines]
     return body
 
 

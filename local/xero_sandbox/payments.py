@@ -31,7 +31,12 @@ from local.xero_sandbox.formats import (
     today,
 )
 from local.xero_sandbox.invoices import Invoice, find_invoice
+from local.xero_sandbox.locks import date_locked, edit_locked
 from local.xero_sandbox.state import Organisation
+
+WHERE_FIELDS = frozenset({"PaymentID", "Invoice.InvoiceID", "Status", "Reference", "PaymentType"})
+# Payment's other fields (xero_accounting.yaml): Xero filters on them, the sandbox does not.
+KNOWN_FIELDS = frozenset({"Amount", "BankAmount", "Date", "IsReconciled", "UpdatedDateUTC", "Invoice.InvoiceNumber"})
 
 ONLY_AUTHORISED = "Payments can only be made against Authorised documents"  # Xero's
 EXCEEDS_DUE = "Payment amount exceeds the amount outstanding on this document"  # Xero's
@@ -68,6 +73,8 @@ def create_payment(org: Organisation, element: dict[str, Any], *, now: float) ->
     paid_on: dt.date | None = parse_date(element["Date"]) if element.get("Date") else today(now)
     if paid_on is None:
         errors.append(INVALID_DATE)
+    else:
+        errors.extend(date_locked(org, paid_on))
     if amount is None or amount <= 0:
         errors.append(AMOUNT_NOT_POSITIVE)
     if invoice is not None:
@@ -106,6 +113,9 @@ def delete_payment(org: Organisation, payment_id: str, element: dict[str, Any], 
         return failed(element, [ONLY_DELETE])
     if payment.status == "DELETED":
         return failed(element, [ALREADY_DELETED])
+    locked = edit_locked(org, payment.date)
+    if locked:
+        return failed(element, locked)
     invoice: Invoice = org.invoices[payment.invoice_id]
     payment.status = "DELETED"
     payment.updated = now

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from local.xero_sandbox.limits import STANDARD
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Organisation, SandboxState
 
 NZ_TENANT = "4a1f3f5e-7c1d-4c1e-9a57-1d3f6b2e8c01"
@@ -140,7 +141,7 @@ def nz_organisation() -> Organisation:
         profile=_profile(NZ_TENANT, "Demo Company (NZ)", "NZ", "NZD", "NZ", "!nz01"),
         accounts=accounts,
         tax_rates=tax_rates,
-        currencies=["AUD", "USD"],
+        currencies=["AUD", "USD", "JPY"],
     )
 
 
@@ -184,4 +185,5 @@ def seeded_state(state: SandboxState | None = None) -> SandboxState:
         state.add_user(SANDBOX_USER_EMAIL, user_id="d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6")
         for org in (nz_organisation(), au_organisation()):
             state.organisations[org.tenant_id] = org
+            state.limiter.set_tier(org.tenant_id, STANDARD)  # 5,000 calls a day
     return state

@@ -8,6 +8,7 @@ refresh tokens; access tokens are short-lived JWTs naming the grant.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -85,6 +86,8 @@ class Organisation:
     invoice_numbers: dict[str, str] = field(default_factory=dict)  # sales invoice number -> InvoiceID
     next_invoice_number: int = 1
     stats: Counter[str] = field(default_factory=Counter)
+    period_lock_date: dt.date | None = None  # lock dates (see locks.py)
+    end_of_year_lock_date: dt.date | None = None
 
     @property
     def base_currency(self) -> str:
@@ -314,6 +317,14 @@ class SandboxState:
             self.grants[grant.grant_id] = grant
             token, _ = self.issue_access_token(grant, event)
             return token
+
+    def set_lock_dates(
+        self, tenant_id: str, period_lock_date: dt.date | None, end_of_year_lock_date: dt.date | None
+    ) -> None:
+        """Set (or, with None, clear) an organisation's lock dates."""
+        with self.lock:
+            org = self.organisations[tenant_id]
+            org.period_lock_date, org.end_of_year_lock_date = period_lock_date, end_of_year_lock_date
 
     def revoke_grant(self, grant_id: str) -> None:
         with self.lock:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from local.xero_sandbox import Sandbox, SandboxServer, create_sandbox
+from local.xero_sandbox.formats import from_json, to_json
 from local.xero_sandbox.seed import NZ_TENANT
 from local.xero_sandbox.state import SandboxState
 
@@ -35,6 +36,11 @@ class Answer:
     def body(self) -> Any:
         return json.loads(self.raw) if self.raw else None
 
+    @property
+    def exact(self) -> Any:
+        """The body with every non-integer number as the exact Decimal the sandbox wrote."""
+        return from_json(self.raw) if self.raw else None
+
     def items(self, key: str) -> list[dict[str, Any]]:
         body = self.body
         assert isinstance(body, dict), (self.status, body)
@@ -51,12 +57,6 @@ class Answer:
         body = self.body
         elements = body.get("Elements", []) if isinstance(body, dict) else []
         return [e["Message"] for element in elements for e in element.get("ValidationErrors", [])]
-
-
-def _number(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    raise TypeError(type(value).__name__)
 
 
 Send = Callable[[str, str, dict[str, str], dict[str, str], bytes | None], Answer]
@@ -76,11 +76,19 @@ class Api:
     def with_token(self, token: str) -> Api:
         return Api(self._send, token, self.tenant_id)
 
-    def call(self, method: str, resource: str, body: Any = None, key: str | None = None, **params: Any) -> Answer:
-        headers = {"Authorization": f"Bearer {self.token}", "xero-tenant-id": self.tenant_id}
+    def call(
+        self,
+        method: str,
+        resource: str,
+        body: Any = None,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **params: Any,
+    ) -> Answer:
+        headers = {"Authorization": f"Bearer {self.token}", "xero-tenant-id": self.tenant_id} | (headers or {})
         if key is not None:
             headers["Idempotency-Key"] = key
-        data = None if body is None else json.dumps(body, default=_number).encode()
+        data = None if body is None else to_json(body).encode()
         query = {name: str(value) for name, value in params.items()}
         return self._send(method, f"/api.xro/2.0/{resource}", headers, query, data)
 

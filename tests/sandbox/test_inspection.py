@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from local.xero_sandbox.formats import from_json
 from local.xero_sandbox.inspection import org_snapshot
 from local.xero_sandbox.seed import AU_TENANT, NZ_TENANT
 from tests.sandbox.conftest import START, Api, contact, create_contact, create_invoice, line, pay
@@ -29,7 +30,7 @@ def test_one_org_shows_contacts_invoices_with_lines_and_totals_payments_and_call
     while xero.get("Organisation").status != 429:
         pass
 
-    snapshot = sandbox_app.flask.test_client().get(f"/_sandbox/orgs/{NZ_TENANT}").get_json()
+    snapshot = from_json(sandbox_app.flask.test_client().get(f"/_sandbox/orgs/{NZ_TENANT}").get_data())
 
     assert [c["Name"] for c in snapshot["contacts"]] == ["Shown Ltd", "Once"]
     shown = snapshot["invoices"][0]

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from local.xero_sandbox import invoices as rules
+from local.xero_sandbox import lines as line_rules
 from tests.sandbox.conftest import Api, create_contact, create_invoice, invoice, line, pay
 
 
@@ -192,7 +193,7 @@ def test_authorised_invoice_lines_change_only_while_unpaid_and_voiding_needs_no_
     assert relined.messages() == [rules.HAS_PAYMENTS]
     assert referenced.status == 200
     assert voided.status == 400
-    assert voided.messages() == [rules.HAS_PAYMENTS]
+    assert voided.messages() == [rules.status_blocked_by_payments("VOIDED")]
     assert xero.get(f"Invoices/{invoice_id}").one("Invoices")["Status"] == "AUTHORISED"
 
 
@@ -210,9 +211,9 @@ def test_authorising_needs_a_due_date(xero: Api, customer: str):
 @pytest.mark.parametrize(
     ("tax", "message"),
     [
-        ("NOPE", rules.tax_type_invalid("NOPE")),
-        ("OUTPUT", rules.tax_type_invalid("OUTPUT")),  # archived
-        ("INPUT2", rules.tax_type_invalid("INPUT2")),  # expenses only, on a sales invoice
+        ("NOPE", line_rules.tax_type_invalid("NOPE")),
+        ("OUTPUT", line_rules.tax_type_invalid("OUTPUT")),  # archived
+        ("INPUT2", line_rules.tax_type_invalid("INPUT2")),  # expenses only, on a sales invoice
     ],
 )
 def test_tax_type_must_exist_be_active_and_apply_to_revenue(xero: Api, customer: str, tax: str, message: str):
@@ -225,9 +226,9 @@ def test_tax_type_must_exist_be_active_and_apply_to_revenue(xero: Api, customer:
 @pytest.mark.parametrize(
     ("code", "message"),
     [
-        ("999", rules.account_invalid("999")),
-        ("090", rules.account_invalid("090")),  # a bank account
-        ("299", rules.account_archived("299")),
+        ("999", line_rules.account_invalid("999")),
+        ("090", line_rules.account_invalid("090")),  # a bank account
+        ("299", line_rules.account_archived("299")),
     ],
 )
 def test_account_code_must_exist_be_active_and_not_a_bank_account(xero: Api, customer: str, code: str, message: str):
@@ -289,13 +290,13 @@ def test_a_refused_invoice_creates_no_contact(xero: Api, customer: str):
 def test_line_amount_that_disagrees_with_quantity_and_price_is_refused(xero: Api, customer: str):
     answer = xero.put("Invoices", {"Invoices": [invoice(customer, LineItems=[line("10.00", 2, LineAmount=25)])]})
 
-    assert answer.messages() == [rules.line_total_mismatch(Decimal("25.00"), Decimal("20.00"))]
+    assert answer.messages() == [line_rules.line_total_mismatch(Decimal("25.00"), Decimal("20.00"))]
 
 
 def test_discounts_only_on_sales_invoices(xero: Api, customer: str):
     bill = invoice(customer, Type="ACCPAY", LineItems=[line(account="400", tax="INPUT2", DiscountRate=10)])
 
-    assert xero.put("Invoices", {"Invoices": [bill]}).messages() == [rules.DISCOUNT_NOT_ALLOWED]
+    assert xero.put("Invoices", {"Invoices": [bill]}).messages() == [line_rules.DISCOUNT_NOT_ALLOWED]
 
 
 def test_batch_of_fifty_with_summarize_errors_false(xero: Api, customer: str):

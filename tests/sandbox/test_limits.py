@@ -83,6 +83,81 @@ def test_day_limit_set_through_the_control_endpoint_and_per_organisation(sandbox
     assert described["tenants"][AU_TENANT]["limits"]["day"] == 1
 
 
+def test_the_minute_window_is_fixed_from_its_first_call_not_rolling(sandbox_app, xero: Api):
+    xero.get("Organisation")  # opens the window
+    sandbox_app.state.clock.advance(50)
+    late = [xero.get("Organisation") for _ in range(59)]
+    refused = xero.get("Organisation")
+    sandbox_app.state.clock.advance(10)  # the window that opened with the first call has ended
+    fresh = [xero.get("Organisation") for _ in range(60)]  # a rolling minute would still hold 59 calls
+    over = xero.get("Organisation")
+
+    assert [a.status for a in late] == [200] * 59
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "10"
+    assert [a.status for a in fresh] == [200] * 60
+    assert fresh[0].headers["X-MinLimit-Remaining"] == "59"
+    assert over.status == 429
+    assert over.headers["Retry-After"] == "60"
+
+
+def test_the_day_window_is_fixed_too(sandbox_app, xero: Api):
+    sandbox_app.state.limiter.configure(tenant_id=NZ_TENANT, day=3)
+    clock = sandbox_app.state.clock
+    xero.get("Organisation")
+    clock.advance(23 * 3600)
+    xero = xero.with_token(sandbox_app.state.grant_access(ALL_SCOPES))
+    later = [xero.get("Organisation") for _ in range(2)]
+    refused = xero.get("Organisation")
+    clock.advance(3600)
+    xero = xero.with_token(sandbox_app.state.grant_access(ALL_SCOPES))
+    next_day = [xero.get("Organisation") for _ in range(3)]
+
+    assert [a.status for a in later] == [200, 200]
+    assert refused.status == 429
+    assert (refused.headers["X-Rate-Limit-Problem"], refused.headers["Retry-After"]) == ("day", "3600")
+    assert [a.status for a in next_day] == [200, 200, 200]  # a rolling day would admit only one
+
+
+def test_the_starter_tier_allows_a_thousand_calls_a_day(sandbox_app, xero: Api):
+    limiter, now = sandbox_app.state.limiter, sandbox_app.state.clock.now()
+    limiter.set_tier(NZ_TENANT, "starter")
+    limiter.configure(minute=10_000)
+    first = xero.get("Organisation")
+    for _ in range(998):  # calls made and finished, without the cost of 998 requests
+        limiter.release(limiter.admit(NZ_TENANT, "SANDBOXCLIENTID0000000000000000", now))
+    last = xero.get("Organisation")
+    refused = xero.get("Organisation")
+    standard = xero.as_tenant(AU_TENANT).get("Organisation")
+
+    assert first.headers["X-DayLimit-Remaining"] == "999"
+    assert (last.status, last.headers["X-DayLimit-Remaining"]) == (200, "0")
+    assert refused.status == 429
+    assert refused.headers["X-Rate-Limit-Problem"] == "day"
+    assert refused.headers["Retry-After"] == "86400"
+    assert standard.headers["X-DayLimit-Remaining"] == "4999"
+
+
+def test_a_tier_is_set_through_the_control_endpoint_and_shown(sandbox_app, xero: Api):
+    control = sandbox_app.flask.test_client()
+
+    assert control.post("/_sandbox/limits", json={"tenant_id": NZ_TENANT, "tier": "starter"}).status_code == 200
+    assert control.post("/_sandbox/limits", json={"tenant_id": NZ_TENANT, "tier": "gold"}).status_code == 400
+    assert control.post("/_sandbox/limits", json={"tier": "starter"}).status_code == 400
+    assert xero.get("Organisation").headers["X-DayLimit-Remaining"] == "999"
+    described = control.get("/_sandbox/limits").get_json()
+    assert described["tenants"][NZ_TENANT]["tier"] == "starter"
+    assert described["tenants"][NZ_TENANT]["limits"]["day"] == 1000
+    assert described["tenants"][AU_TENANT]["limits"]["day"] == 5000
+    org = next(o for o in control.get("/_sandbox/orgs").get_json() if o["tenant_id"] == NZ_TENANT)
+    assert org["tier"] == "starter"
+
+
+def test_the_seeded_organisations_are_on_the_standard_tier(sandbox_app):
+    assert sandbox_app.state.limiter.tier_of(NZ_TENANT) == "standard"
+    assert sandbox_app.state.limiter.tier_of(AU_TENANT) == "standard"
+
+
 def test_app_minute_limit_counts_every_organisation(sandbox_app):
     sandbox = create_sandbox(limits=Limits(app_minute=3))
     nz = Api(flask_sender(sandbox), sandbox.state.grant_access(ALL_SCOPES))
@@ -92,6 +167,7 @@ def test_app_minute_limit_counts_every_organisation(sandbox_app):
 
     assert [a.status for a in answers] == [200, 200, 200, 429]
     assert answers[3].headers["X-Rate-Limit-Problem"] == "appminute"
+    assert answers[3].headers["Retry-After"] == "60"  # the app's minute is a fixed window too
     assert answers[2].headers["X-AppMinLimit-Remaining"] == "0"
 
 
@@ -106,14 +182,14 @@ def test_more_than_five_calls_in_progress_is_a_concurrent_429(sandbox_app, xero:
 
     assert refused.status == 429
     assert refused.headers["X-Rate-Limit-Problem"] == "concurrent"
-    assert refused.headers["Retry-After"] == "1"
+    assert "Retry-After" not in refused.headers  # Xero sends it only with the minute and day limits
     assert other_org.status == 200
     assert allowed.status == 200
 
 
 def test_concurrent_limit_over_http_with_slow_calls(sandbox, xero_http: Api):
     limiter, clock = sandbox.sandbox.state.limiter, sandbox.sandbox.state.clock
-    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=0.6, path="/api.xro/2.0/Organisation", times=5)])
+    sandbox.sandbox.faults.set([FaultRule(kind="slow", delay=1.5, path="/api.xro/2.0/Organisation", times=5)])
     statuses: list[int] = []
     threads = [threading.Thread(target=lambda: statuses.append(xero_http.get("Organisation").status)) for _ in range(5)]
     for thread in threads:

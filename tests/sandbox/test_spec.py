@@ -32,6 +32,14 @@ def test_the_bodies_these_tests_send_pass(xero: Api):
     assert SpecChecker().check("PUT", "/Invoices", json.loads(json.dumps(body, default=float))) == []
 
 
+def test_decimals_are_json_numbers_to_the_checker_and_strings_are_not(sandbox_app):
+    exact = {"Invoices": [invoice("c1", LineItems=[line("100000000000000.01", 1, DiscountAmount=Decimal("0.01"))])]}
+    as_text = {"Invoices": [invoice("c1", LineItems=[line("1", 1) | {"UnitAmount": "10.00"}])]}
+
+    assert SpecChecker().check("PUT", "/Invoices", exact) == []
+    assert SpecChecker().check("PUT", "/Invoices", as_text)[0]["message"] == "'10.00' is not of type 'number'"
+
+
 @pytest.mark.parametrize(
     ("element", "where", "says"),
     [
