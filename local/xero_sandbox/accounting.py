@@ -250,9 +250,12 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
             return since
         ids = id_list("IDs")
         archived = request.args.get("includeArchived", "false").lower() == "true"
+        term = (request.args.get("searchTerm") or "").casefold()
         found = []
         for contact in org.contacts.values():
             if ids is not None and contact["ContactID"].lower() not in ids:
+                continue
+            if term and not contacts.matches_search(contact, term):
                 continue
             if not archived and ids is None and contact.get("ContactStatus", "ACTIVE") == "ARCHIVED":
                 continue

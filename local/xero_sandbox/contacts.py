@@ -69,6 +69,15 @@ WHERE_FIELDS = frozenset(
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
+SEARCHED_FIELDS = ("Name", "FirstName", "LastName", "ContactNumber", "EmailAddress")
+
+
+def matches_search(contact: dict[str, Any], term: str) -> bool:
+    """``searchTerm``: "a case-insensitive text search across the Name, FirstName, LastName, ContactNumber
+    and EmailAddress fields" (Xero's OpenAPI, getContacts); ``term`` is casefolded already."""
+    return any(term in str(contact.get(name) or "").casefold() for name in SEARCHED_FIELDS)
+
+
 def name_taken(name: str) -> str:  # Xero's
     return (
         f"The contact name {name} is already assigned to another contact. "

@@ -7,6 +7,7 @@ the queue, where the usual version checks make it harmless if it has meanwhile b
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared import wiring
 from shared.api.errors import responses
 from shared.errors import RequestRefused, UnknownAccount
+from shared.models.records import InvoiceRecord
 
 router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
@@ -45,8 +47,8 @@ class InvoiceSyncView(BaseModel):
     last_version: int | None = Field(default=None, description="The newest version Xero holds")
     xero_invoice_id: str | None = None
     xero_status: str | None = None
-    total: float | None = None
-    amount_due: float | None = None
+    total: Decimal | None = Field(default=None, description="As Xero booked it, exact (a decimal string)")
+    amount_due: Decimal | None = Field(default=None, description="As Xero has it now, exact (a decimal string)")
     last_pushed_at: str | None = None
     skipped_count: int = Field(default=0, description="Older versions received after a newer one and ignored")
     failure: SyncFailureView | None = None
@@ -120,20 +122,20 @@ def post_retry(account_id: AccountId, invoice_id: InvoiceId) -> RetryAnswer:
     return RetryAnswer(invoice_id=invoice_id, queued=queued)
 
 
-def invoice_view(record: dict[str, Any]) -> InvoiceSyncView:
-    state = "pending" if record.get("pending_version") else str(record.get("state", "pending"))
+def invoice_view(record: InvoiceRecord) -> InvoiceSyncView:
+    state = "pending" if record.pending_version else (record.state or "pending")
     return InvoiceSyncView(
-        invoice_id=str(record["invoice_id"]),
-        number=record.get("number"),
+        invoice_id=record.invoice_id,
+        number=record.number,
         state=state,
-        last_version=record.get("last_version"),
-        xero_invoice_id=record.get("xero_invoice_id"),
-        xero_status=record.get("xero_status"),
-        total=record.get("total"),
-        amount_due=record.get("amount_due"),
-        last_pushed_at=record.get("last_pushed_at"),
-        skipped_count=int(record.get("skipped_count", 0)),
-        failure=failure_view(record) if record.get("error_code") else None,
+        last_version=record.last_version,
+        xero_invoice_id=record.xero_invoice_id,
+        xero_status=record.xero_status,
+        total=record.total,
+        amount_due=record.amount_due,
+        last_pushed_at=record.last_pushed_at,
+        skipped_count=record.skipped_count,
+        failure=failure_view(record.model_dump()) if record.error_code else None,
     )
 
 

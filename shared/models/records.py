@@ -28,6 +28,7 @@ class _Record(BaseModel):
     error_fix: str | None = None
     xero_messages: tuple[str, ...] = ()
     last_event: str | None = Field(default=None, description="The event last pushed or refused, for a retry")
+    failed_at: str | None = None
     updated_at: str | None = None
 
     def belongs_to(self, tenant_id: str) -> bool:
@@ -52,6 +53,7 @@ class InvoiceRecord(_Record):
     amount_due: Decimal | None = None
     last_skipped_version: int | None = None
     skipped_count: int = 0
+    last_pushed_at: str | None = None
 
     @property
     def amount_paid(self) -> Decimal:

@@ -106,3 +106,23 @@ def test_the_day_budget_stops_short_of_xeros_limit(resources: LocalResources) ->
     )
     assert [budget.take("t") for _ in range(3)] == [0.0] * 3
     assert budget.take("t") > 3600
+
+
+def test_a_spent_minute_blocks_until_xeros_fixed_window_ends(resources: LocalResources) -> None:
+    now = [4_000_000.0]
+    budget = CallBudget(boto3.client("dynamodb"), resources.environment["TABLE_NAME"], burst=60, clock=lambda: now[0])
+    budget.take("t")
+    budget.observe("t", minute_remaining=59, day_remaining=4999)  # the first call of a window
+    now[0] += 40
+    budget.observe("t", minute_remaining=0, day_remaining=4940)
+    # Xero's minute window is fixed: it ends 60 s after it began, not 60 s from now.
+    assert 19 < budget.take("t") <= 20
+    now[0] += 20.5
+    assert budget.take("t") == 0.0
+
+
+def test_a_day_limit_nearly_spent_blocks_the_organisation_for_an_hour(resources: LocalResources) -> None:
+    now = [5_000_000.0]
+    budget = CallBudget(boto3.client("dynamodb"), resources.environment["TABLE_NAME"], clock=lambda: now[0])
+    budget.observe("t", minute_remaining=30, day_remaining=20)
+    assert 3590 < budget.take("t") <= 3600

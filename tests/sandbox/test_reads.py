@@ -145,3 +145,18 @@ def test_bytes_read_counts_the_body_of_every_get_answered_and_no_write(sandbox_a
     org = sandbox_app.state.organisations[NZ_TENANT]
     assert org.stats["bytes read"] == sum(len(answer.raw) for answer in reads)
     assert sandbox_app.state.stats["bytes read"] == org.stats["bytes read"]
+
+
+def test_search_term_finds_contacts_by_any_of_the_searched_fields_ignoring_case(xero: Api):
+    xero.put(
+        "Contacts",
+        {
+            "Contacts": [
+                contact('O"Brien Ltd', EmailAddress="ap@obrien.example"),
+                contact("Other", ContactNumber="cus-OBRIEN"),
+                contact("Unrelated"),
+            ]
+        },
+    )
+    found = xero.get("Contacts", searchTerm="obrien").body["Contacts"]
+    assert sorted(c["Name"] for c in found) == ['O"Brien Ltd', "Other"]

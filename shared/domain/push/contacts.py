@@ -145,10 +145,10 @@ def _create(
     for contact, (result, messages) in _write(run, "PUT", [(None, c) for c in contacts], numbers, ""):
         if result is not None:
             created[contact.contact_id] = str(result["ContactID"])
+        elif _taken(messages, NUMBER_TAKEN):  # first: our number taken says it is ours, whatever its name
+            taken_numbers.append(contact)
         elif _taken(messages, NAME_TAKEN):
             taken_names.append(contact)
-        elif _taken(messages, NUMBER_TAKEN):
-            taken_numbers.append(contact)
         else:
             failures[contact.contact_id] = refused("contact", contact.name, messages)
     if taken_numbers:

@@ -20,6 +20,8 @@ from typing import Any
 
 from local.xero_sandbox.faults import FaultRule
 from shared import wiring
+from shared.domain.mapping import payment_reference
+from shared.models.events import Payment
 from tests.proof import pushing
 from tests.proof.accounts import invoice_body
 from tests.proof.framework import Run, scenario
@@ -257,10 +259,8 @@ def _check_payments(
         event = json.loads(body)
         data = event["data"]
         tenant = finals[f"{event['account_id']}/{data['invoice_id']}"].tenant_id
-        if (
-            found.get(f"{tenant}/{data['reference']}", 0) == 0
-            and f"{event['account_id']}/{data['payment_id']}" not in letters
-        ):
+        reference = payment_reference(Payment.model_validate(data))
+        if found.get(f"{tenant}/{reference}", 0) == 0 and f"{event['account_id']}/{data['payment_id']}" not in letters:
             record = records._get(records._key(event["account_id"], f"PAYMENT#{data['payment_id']}"))
             lost.append(f"{event['account_id']}/{data['payment_id']}: {record}")
     return twice, lost
