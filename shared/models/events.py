@@ -8,6 +8,12 @@ Schemas to ``events/schema/``.
 Ordering: every invoice and contact snapshot carries a ``version`` that grows with each change on
 the platform; the service never lets an older version overwrite a newer one, so the platform may
 publish in any order and SQS may deliver in any order or more than once.
+
+Bounds: every number is bounded by what DynamoDB and Xero hold, so one absurd value fails its own
+event at parsing (as malformed, with the reason) instead of failing a write later. Versions are
+signed 64-bit integers (DynamoDB numbers hold 38 digits); amounts have at most 15 digits; a message
+body is at most :data:`MAX_EVENT_BYTES` (the sync record keeps the last event, and a DynamoDB item
+holds 400 KB).
 """
 
 from __future__ import annotations
@@ -20,13 +26,28 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
 # Xero's ContactNumber holds at most 50 characters: the platform's contact id goes there.
 ContactIdentifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+# DynamoDB numbers hold 38 digits and boto3 refuses to round one (decimal.Rounded fails the write):
+# versions are kept to a signed 64-bit integer, which every platform's counter or timestamp fits.
+VERSION_MAX = 2**63 - 1
+Version = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=VERSION_MAX,
+        description="Grows with every change on the platform; an integer from 1 to 2^63 - 1 (signed 64-bit)",
+    ),
+]
+# The body of one message, UTF-8: the sync record keeps the last event of each invoice and payment,
+# and a DynamoDB item holds 400 KB; 256 KiB was SQS's message size for years, what publishers assume.
+MAX_EVENT_BYTES = 256 * 1024
 
 
 def _currency(value: str) -> str:
@@ -108,7 +129,7 @@ class Totals(_Model):
 class Invoice(_Model):
     invoice_id: Identifier
     number: str = Field(min_length=1, max_length=255)
-    version: int = Field(ge=1, description="Grows with every change on the platform")
+    version: Version
     status: InvoiceStatus
     currency: CurrencyCode
     issue_date: date
@@ -128,7 +149,7 @@ class Invoice(_Model):
 
 class InvoiceRemoved(_Model):
     invoice_id: Identifier
-    version: int = Field(ge=1)
+    version: Version
     number: str | None = Field(default=None, max_length=255)
 
 
@@ -144,7 +165,7 @@ class Payment(_Model):
 
 
 class VersionedContact(Contact):
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _Envelope(_Model):
@@ -195,6 +216,22 @@ EVENT_TYPES: dict[str, type[_Envelope]] = {
 
 def parse_event(body: str | bytes) -> Event:
     """The event in an SQS message body; pydantic's ValidationError says exactly what is wrong."""
+    size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
+    if size > MAX_EVENT_BYTES:
+        raise ValidationError.from_exception_data(
+            "Event",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "event_too_large",
+                        "the message body is {size} bytes; an event is at most {limit} bytes",
+                        {"size": size, "limit": MAX_EVENT_BYTES},
+                    ),
+                    loc=(),
+                    input=None,
+                )
+            ],
+        )
     event: Event = EVENT.validate_json(body)
     return event
 
