@@ -13,7 +13,9 @@ Bounds: every number is bounded by what DynamoDB and Xero hold, so one absurd va
 event at parsing (as malformed, with the reason) instead of failing a write later. Versions are
 signed 64-bit integers (DynamoDB numbers hold 38 digits); amounts have at most 15 digits; a message
 body is at most :data:`MAX_EVENT_BYTES` (the sync record keeps the last event, and a DynamoDB item
-holds 400 KB).
+holds 400 KB). Text is normalised as :mod:`shared.models.text` describes: NFC, no invisible
+characters, one space for any run of whitespace (line descriptions keep their line breaks); NUL and
+other control characters are refused, and so is a name or number that is blank once normalised.
 """
 
 from __future__ import annotations
@@ -26,8 +28,20 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared.models.text import optional_line, required_line, required_multiline
 
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
@@ -48,6 +62,13 @@ Version = Annotated[
 # The body of one message, UTF-8: the sync record keeps the last event of each invoice and payment,
 # and a DynamoDB item holds 400 KB; 256 KiB was SQS's message size for years, what publishers assume.
 MAX_EVENT_BYTES = 256 * 1024
+# Text that reaches Xero, normalised (shared.models.text): a name or number must not be blank.
+Line = Annotated[str, BeforeValidator(optional_line)]
+RequiredLine = Annotated[str, BeforeValidator(required_line)]
+Description = Annotated[str, BeforeValidator(required_multiline)]
+Email = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), BeforeValidator(optional_line)
+]
 
 
 def _currency(value: str) -> str:
@@ -65,34 +86,40 @@ class _Model(BaseModel):
 
 class Address(_Model):
     kind: Literal["billing", "street"] = Field(default="billing", description="billing → Xero POBOX, street → STREET")
-    line1: str | None = Field(default=None, max_length=500)
-    line2: str | None = Field(default=None, max_length=500)
-    line3: str | None = Field(default=None, max_length=500)
-    line4: str | None = Field(default=None, max_length=500)
-    city: str | None = Field(default=None, max_length=255)
-    region: str | None = Field(default=None, max_length=255)
-    postal_code: str | None = Field(default=None, max_length=50)
-    country: str | None = Field(default=None, max_length=50)
-    attention_to: str | None = Field(default=None, max_length=255)
+    line1: Line | None = Field(default=None, max_length=500)
+    line2: Line | None = Field(default=None, max_length=500)
+    line3: Line | None = Field(default=None, max_length=500)
+    line4: Line | None = Field(default=None, max_length=500)
+    city: Line | None = Field(default=None, max_length=255)
+    region: Line | None = Field(default=None, max_length=255)
+    postal_code: Line | None = Field(default=None, max_length=50)
+    country: Line | None = Field(default=None, max_length=50)
+    attention_to: Line | None = Field(default=None, max_length=255)
 
 
 class Contact(_Model):
-    """A customer or supplier, as a full snapshot. ``contact_id`` becomes Xero's ContactNumber."""
+    """A customer or supplier, as a full snapshot. ``contact_id`` becomes Xero's ContactNumber.
+
+    Text fields are normalised (NFC, invisible characters removed, any run of whitespace one space);
+    a value holding NUL or another control character is refused, and so is a blank name.
+    """
 
     contact_id: ContactIdentifier
-    name: str = Field(min_length=1, max_length=255)
-    first_name: str | None = Field(default=None, max_length=255)
-    last_name: str | None = Field(default=None, max_length=255)
-    email: str | None = Field(default=None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=50)
-    tax_number: str | None = Field(default=None, max_length=50)
+    name: RequiredLine = Field(min_length=1, max_length=255)
+    first_name: Line | None = Field(default=None, max_length=255)
+    last_name: Line | None = Field(default=None, max_length=255)
+    email: Email | None = None
+    phone: Line | None = Field(default=None, max_length=50)
+    tax_number: Line | None = Field(default=None, max_length=50)
     addresses: tuple[Address, ...] = Field(default=(), max_length=2)
     is_supplier: bool = False
     is_customer: bool = True
 
 
 class LineItem(_Model):
-    description: str = Field(min_length=1, max_length=4000)
+    description: Description = Field(
+        min_length=1, max_length=4000, description="May span several lines (LF between them)"
+    )
     quantity: Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=4)]
     unit_price: Annotated[Decimal, Field(ge=0, max_digits=15, decimal_places=4)]
     discount_rate: Annotated[Decimal, Field(ge=0, le=100, max_digits=7, decimal_places=4)] | None = Field(
@@ -101,8 +128,8 @@ class LineItem(_Model):
     tax_id: str | None = Field(
         default=None, max_length=128, description="The platform's tax rate id; mapped to a Xero TaxType per account"
     )
-    item_code: str | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
-    account_code: str | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
+    item_code: Line | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
+    account_code: Line | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
 
 
 class AmountsAre(StrEnum):
@@ -127,14 +154,16 @@ class Totals(_Model):
 
 
 class Invoice(_Model):
+    """An invoice, as a full snapshot. Text is normalised as in a contact; a blank number is refused."""
+
     invoice_id: Identifier
-    number: str = Field(min_length=1, max_length=255)
+    number: RequiredLine = Field(min_length=1, max_length=255)
     version: Version
     status: InvoiceStatus
     currency: CurrencyCode
     issue_date: date
     due_date: date | None = None
-    reference: str | None = Field(default=None, max_length=255)
+    reference: Line | None = Field(default=None, max_length=255)
     amounts_are: AmountsAre = AmountsAre.TAX_EXCLUSIVE
     contact: Contact
     line_items: tuple[LineItem, ...] = Field(min_length=1, max_length=500)
@@ -150,7 +179,7 @@ class Invoice(_Model):
 class InvoiceRemoved(_Model):
     invoice_id: Identifier
     version: Version
-    number: str | None = Field(default=None, max_length=255)
+    number: Line | None = Field(default=None, max_length=255)
 
 
 class Payment(_Model):
@@ -158,7 +187,7 @@ class Payment(_Model):
     invoice_id: Identifier
     amount: PositiveMoney
     date: date
-    reference: str | None = Field(default=None, max_length=255)
+    reference: Line | None = Field(default=None, max_length=255)
     kind: Literal["payment", "refund"] = Field(
         default="payment", description="Refunds are refused with a clear reason until they are supported"
     )
