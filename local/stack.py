@@ -38,7 +38,7 @@ from local.invoke import ACCOUNT_ID, FunctionSpec, context_for, template_functio
 from local.mail import Mailbox, SentMail
 from local.moto_server import MotoServer
 from local.serving import LoopbackServer
-from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
+from local.sigv4 import Caller, SignedClient, SigV4Verifier
 from local.sqs_runner import EventSourceMapping, QueueDepth, SqsRunner
 from local.template import load_template
 from local.xero_sandbox import SandboxServer
@@ -266,7 +266,7 @@ class LocalStack:
             context_factory=lambda route: context_for(self.functions[route.function], self.prefix, self.region),
         )
         server = LoopbackServer(
-            RawPathMiddleware(api),
+            api,
             name="local-http-api",
             port=self._api_port,
             request_handler=self._servers.handler(WSGIRequestHandler),

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import httpx
@@ -19,6 +20,7 @@ from local.aws_resources import LocalResources
 from local.invoke import LocalContext
 from local.sqs_runner import EventSourceMapping, SqsRunner
 from local.stack import LocalStack, XeroTarget
+from local.xero_sandbox.seed import NZ_TENANT
 
 SENDER = "alerts@invoice-sync.example"  # the template's AlertSenderEmail in the local parameters
 
@@ -260,6 +262,25 @@ def test_the_connect_link_and_callback_run_through_the_http_api(stack):
     assert consent.headers["location"].startswith(stack.callback_url)
     assert page.status_code == 200
     assert "Xero connected" in page.text
+
+
+def test_ids_in_management_paths_reach_the_function_decoded_once_over_http(stack, sandbox):
+    sandbox.sandbox.state.consent.tenant_ids = [NZ_TENANT]  # one organisation: chosen at the callback
+    with httpx.Client() as browser:
+        consent = browser.get(browser.get(stack.connect_link("acct-1")).headers["location"])
+        assert browser.get(consent.headers["location"]).status_code == 200
+    client = stack.client()
+    ids = ["gst%15", "reduced/9", "zero rated", "tva-r\u00e9duite \u20ac"]
+
+    answers = [
+        client.put(f"/v1/accounts/acct-1/tax-mappings/{quote(tax_id, safe='')}", {"tax_type": "OUTPUT2"})
+        for tax_id in ids
+    ]
+    listed = client.get("/v1/accounts/acct-1/tax-mappings").json()
+
+    assert [(a.status_code, a.json()["platform_tax_id"]) for a in answers] == [(200, tax_id) for tax_id in ids]
+    assert sorted(m["platform_tax_id"] for m in listed["mappings"]) == sorted(ids)
+    assert stack.verifier.last_refusal == "", "the signature was checked on the path as sent"
 
 
 def test_the_sweep_is_invoked_with_a_scheduled_event(stack, monkeypatch):
