@@ -115,6 +115,7 @@ class SqsRunner:
         mapping: EventSourceMapping,
         context_factory: Callable[[], LocalContext],
         poll_seconds: int = 1,
+        name: str = "sqs-runner",
     ) -> None:
         """``poll_seconds`` is each receive's long-poll wait (Lambda's poller waits 20 s; shorter stops
         faster); 0 polls without waiting, pausing 50 ms between empty receives."""
@@ -126,6 +127,7 @@ class SqsRunner:
         self.mapping = mapping
         self._context_factory = context_factory
         self._poll_seconds = poll_seconds
+        self.name = name
         self._stop = threading.Event()
         self._flush = threading.Event()
         self._lock = threading.Condition()
@@ -136,7 +138,7 @@ class SqsRunner:
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> SqsRunner:
-        self._thread = threading.Thread(target=self._run, name="sqs-runner", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         return self
 

@@ -1,15 +1,17 @@
-"""What an alert email is about: the one definition of a sync failure.
+"""What an alert email is about: the one definition of a sync failure, and of a queued alert request.
 
 :class:`SyncFailure` says what could not be sent to Xero (an invoice, a payment, a contact) in the
-owner's words; the sync-failed email is written from it.
+owner's words; the sync-failed email is written from it. :data:`AlertRequest` is the body of a
+message on the alert queue (:mod:`shared.adapters.alert_queue`): a sync failure, or a connection
+that needs reconnecting, for one account, as of when it happened.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 # What failed. Credit notes will be one more kind, with their own id and number fields.
 SubjectKind = Literal["invoice", "payment", "contact"]
@@ -44,3 +46,30 @@ class SyncFailure(BaseModel):
         if self.subject_kind == "contact" and self.contact_id:
             return f"contact:{self.contact_id}"
         return self.invoice_id  # invoices keep the key they always had
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    account_id: str = Field(min_length=1, max_length=128)
+    occurred_at: AwareDatetime = Field(description="When it happened: the email's once-a-day dedupe counts from it")
+
+
+class SyncFailedAlert(_Request):
+    kind: Literal["sync_failed"] = "sync_failed"
+    failure: SyncFailure
+
+
+class ReconnectNeededAlert(_Request):
+    kind: Literal["reconnect_needed"] = "reconnect_needed"
+    reason: str = Field(max_length=4000)
+
+
+AlertRequest = Annotated[SyncFailedAlert | ReconnectNeededAlert, Field(discriminator="kind")]
+ALERT_REQUEST: TypeAdapter[AlertRequest] = TypeAdapter(AlertRequest)
+
+
+def parse_alert_request(body: str) -> AlertRequest:
+    """An alert queue message's body; pydantic's ValidationError says what is wrong with it."""
+    request: AlertRequest = ALERT_REQUEST.validate_json(body)
+    return request

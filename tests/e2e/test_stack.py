@@ -338,6 +338,29 @@ def test_sent_emails_are_listed_with_their_text(stack):
     assert second.html is not None
 
 
+def test_the_alert_queue_is_polled_with_the_alerts_functions_settings_and_its_emails_are_listed(stack):
+    from shared import wiring
+    from shared.domain.alerts import SyncFailure
+    from shared.models.settings import AccountSettings
+
+    assert stack.alert_runner.mapping == EventSourceMapping.from_template("AlertsFunction")
+    assert stack.alert_runner.mapping.report_batch_item_failures
+    wiring.account_settings().save(
+        AccountSettings(account_id="acct-q", alert_recipients=("owner@example.com",)), now=datetime.now(UTC)
+    )
+    failure = SyncFailure(invoice_id="inv-1", invoice_number="INV-1", code="unmapped_tax", message="m.", fix="f.")
+
+    wiring.queued_alerts().sync_failed("acct-q", failure)
+    depth = stack.wait_until_drained()
+
+    assert depth.drained
+    assert [m.subject for m in stack.sent_mail() if "owner@example.com" in m.to] == [
+        "Invoice INV-1 was not sent to Xero"
+    ]
+    assert stack.alert_dead_letters() == []
+    assert "0 alert email(s) not sent" in stack.command("dlq")
+
+
 def test_dead_letters_are_listed_and_left_in_place(stack):
     sqs = boto3.client("sqs", region_name="us-east-1")
     sqs.send_message(QueueUrl=stack.dead_letter_queue_url, MessageBody='{"n": 1}')
