@@ -80,7 +80,8 @@ build-OAuthFunction: FUNCTION := oauth
 build-ManagementFunction: FUNCTION := management
 build-PushFunction: FUNCTION := push
 build-SweepFunction: FUNCTION := sweep
-build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction:
+build-AlertsFunction: FUNCTION := alerts
+build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction build-AlertsFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/functions/$(FUNCTION)"
 	cp functions/__init__.py "$(ARTIFACTS_DIR)/functions/"
 	cp functions/$(FUNCTION)/*.py "$(ARTIFACTS_DIR)/functions/$(FUNCTION)/"

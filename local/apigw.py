@@ -4,6 +4,16 @@ dispatched to the real handlers as the events API Gateway would send them.
 Routes come from each function's ``HttpApi`` events (path, method, ``AWS_IAM`` auth). An IAM route
 only reaches its handler when ``authorize`` (the local stack's SigV4 check) accepts the request, and
 then carries the caller in ``requestContext.authorizer.iam`` as API Gateway does.
+
+The path, as an HTTP API hands it over: percent-decoded once (UTF-8), in ``rawPath`` and
+``requestContext.http.path`` alike, and routes and ``pathParameters`` are matched on that decoded
+path, so ``/a%2Fb`` arrives as ``/a/b`` and ``/gst%2515`` as ``/gst%15``. Live captures show it:
+``/capture/space%20value`` arrives as ``"rawPath": "/capture/space value"`` (hotsock/voker's
+API Gateway v2 fixture), ``/a%2Fb`` as ``"rawPath": "/a/b"`` (fastify/aws-lambda-fastify#169),
+``/RSC/%40id%2Fassets%2Frsf0.js%23save.txt`` as ``/RSC/@id/assets/rsf0.js#save.txt``
+(honojs/hono#2156); AWS's guide says "API Gateway decodes URL-encoded request parameters before
+passing them to your backend integration". The query string stays as sent in ``rawQueryString`` and
+is decoded in ``queryStringParameters``. The signature is checked on the path as the client sent it.
 """
 
 from __future__ import annotations
@@ -16,7 +26,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from local.template import load_template
 
@@ -70,6 +80,11 @@ def load_handler(handler_path: str) -> Handler:
     module, _, function = handler_path.rpartition(".")
     handler: Handler = getattr(importlib.import_module(module), function)
     return handler
+
+
+def gateway_path(sent: str) -> str:
+    """The path an HTTP API gives the function for a request path ``sent`` percent-encoded."""
+    return unquote(sent, encoding="utf-8", errors="replace")
 
 
 def http_api_event(
@@ -159,15 +174,20 @@ class HttpApi:
         self._context = context_factory or (lambda route: None)
         self._handlers: dict[str, Handler] = {}
 
-    def invoke(self, method: str, path: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
-        """The handler's answer to one request, or API Gateway's own 404/403."""
+    def invoke(self, method: str, sent: str, query: str, headers: dict[str, str], body: bytes) -> dict[str, Any]:
+        """The handler's answer to one request, or API Gateway's own 404/403.
+
+        ``sent`` is the request's path as the client sent it, percent-encoded; the function gets it
+        decoded (:func:`gateway_path`), as from API Gateway.
+        """
+        path = gateway_path(sent)
         for route in self.routes:
             params = route.match(method, path)
             if params is None:
                 continue
             iam = None
             if route.iam:
-                iam = self._authorize(method, path, query, headers, body) if self._authorize else None
+                iam = self._authorize(method, sent, query, headers, body) if self._authorize else None
                 if iam is None:
                     return {
                         "statusCode": 403,
@@ -202,9 +222,25 @@ class HttpApi:
         if environ.get("CONTENT_LENGTH"):
             headers["content-length"] = environ["CONTENT_LENGTH"]
         answer = self.invoke(
-            environ["REQUEST_METHOD"], environ.get("PATH_INFO", "/"), environ.get("QUERY_STRING", ""), headers, body
+            environ["REQUEST_METHOD"], _sent_path(environ), environ.get("QUERY_STRING", ""), headers, body
         )
         return _wsgi_answer(answer, start_response)
+
+
+def _sent_path(environ: dict[str, Any]) -> str:
+    """The request path as the client sent it: WSGI's PATH_INFO is already decoded (and as latin-1).
+
+    Characters a client should have encoded but sent raw (a space, UTF-8 bytes) are encoded here, as
+    an HTTP client library would have; what was already percent-encoded is left exactly as it was.
+    """
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        return quote(urlsplit(raw).path.encode("latin-1", "replace"), safe=_PATH_SAFE + "%") or "/"
+    decoded: str = environ.get("PATH_INFO", "/")
+    return quote(decoded.encode("latin-1", "replace"), safe=_PATH_SAFE)
+
+
+_PATH_SAFE = "/-_.~!$&'()*+,;=:@"
 
 
 def _wsgi_answer(answer: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:

@@ -47,6 +47,14 @@ class LocalResources:
     def dead_letter_queue_url(self) -> str:
         return self.physical["DeadLetterQueue"]
 
+    @property
+    def alert_queue_url(self) -> str:
+        return self.physical["AlertQueue"]
+
+    @property
+    def alert_dead_letter_queue_url(self) -> str:
+        return self.physical["AlertDeadLetterQueue"]
+
 
 def create_resources(
     parameters: dict[str, str] | None = None, *, prefix: str | None = None, region: str = "us-east-1"

@@ -16,13 +16,11 @@ import hmac
 import json
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import unquote
 
 import httpx
 from botocore.auth import SigV4Auth
@@ -35,8 +33,6 @@ _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+Credential=(?P<credential>[^,\s]+),\s*"
     r"SignedHeaders=(?P<signed>[^,\s]+),\s*Signature=(?P<signature>[0-9a-f]{64})$"
 )
-# The path exactly as the client sent it (before WSGI decoded it): the signature covers that form.
-_raw_path: ContextVar[str | None] = ContextVar("raw_path", default=None)
 
 
 @dataclass(frozen=True)
@@ -102,7 +98,11 @@ class SigV4Verifier:
     def verify(
         self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
     ) -> tuple[Caller | None, str]:
-        """The signing caller, or None and the reason for the refusal (never echoed to the client)."""
+        """The signing caller, or None and the reason for the refusal (never echoed to the client).
+
+        ``path`` is the request's path as the client sent it (percent-encoded): the signature covers
+        that form. The ``execute-api:Invoke`` resource names the path decoded, as API Gateway routes it.
+        """
         headers = {k.lower(): v for k, v in headers.items()}
         found = _AUTHORIZATION.match(headers.get("authorization", "").strip())
         if not found:
@@ -137,15 +137,14 @@ class SigV4Verifier:
         declared = headers.get("x-amz-content-sha256")
         if declared is not None and declared != hashlib.sha256(body).hexdigest():
             return None, "x-amz-content-sha256 does not match the body"
-        raw = _raw_path.get() or quote(path, safe="/-_.~!$&'()*+,;=:@")
-        url = f"http://{headers['host']}{raw}" + (f"?{query}" if query else "")
+        url = f"http://{headers['host']}{path}" + (f"?{query}" if query else "")
         request = AWSRequest(method=method, url=url, headers={n: headers[n] for n in signed}, data=body)
         request.context["timestamp"] = amz_date
         signer = SigV4Auth(caller.credentials, self._service, self._region)
         expected = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
         if not hmac.compare_digest(expected, found["signature"]):
             return None, "signature does not match"
-        resource = f"{self.api_arn}/{method}{path}"
+        resource = f"{self.api_arn}/{method}{unquote(path)}"
         if not caller.may_invoke(resource):
             return None, f"{caller.arn} is not allowed execute-api:Invoke on {resource}"
         return caller, ""
@@ -163,31 +162,6 @@ def local_api_arn(region: str, account_id: str = "123456789012") -> str:
 def _iam_pattern(resource: str) -> re.Pattern[str]:
     """IAM's resource wildcards: ``*`` any run of characters (slashes too), ``?`` any one character."""
     return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in resource))
-
-
-class RawPathMiddleware:
-    """WSGI middleware remembering the undecoded request path for :class:`SigV4Verifier`."""
-
-    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
-        self._app = app
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-        token = _raw_path.set(urlsplit(raw).path if raw else None)
-        try:
-            return list(self._app(environ, start_response))
-        finally:
-            _raw_path.reset(token)
-
-
-@contextmanager
-def raw_path(path: str | None) -> Iterator[None]:
-    """Verify as if the client had sent ``path`` undecoded (tests; callers outside WSGI)."""
-    token = _raw_path.set(path)
-    try:
-        yield
-    finally:
-        _raw_path.reset(token)
 
 
 class SignedClient:

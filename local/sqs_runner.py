@@ -115,6 +115,7 @@ class SqsRunner:
         mapping: EventSourceMapping,
         context_factory: Callable[[], LocalContext],
         poll_seconds: int = 1,
+        name: str = "sqs-runner",
     ) -> None:
         """``poll_seconds`` is each receive's long-poll wait (Lambda's poller waits 20 s; shorter stops
         faster); 0 polls without waiting, pausing 50 ms between empty receives."""
@@ -126,17 +127,19 @@ class SqsRunner:
         self.mapping = mapping
         self._context_factory = context_factory
         self._poll_seconds = poll_seconds
+        self.name = name
         self._stop = threading.Event()
         self._flush = threading.Event()
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
+        self._invoking = threading.Event()  # a batch is with the handler, or its outcome not yet recorded
         self.outcomes: list[BatchOutcome] = []
         self.poll_errors: list[str] = []
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> SqsRunner:
-        self._thread = threading.Thread(target=self._run, name="sqs-runner", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
         return self
 
@@ -156,7 +159,8 @@ class SqsRunner:
         return queue_depth(self._sqs, self.queue_url)
 
     def wait_until_drained(self, timeout: float = 20, interval: float = 0.05) -> QueueDepth:
-        """Wait until nothing is visible, in flight or delayed; the last depth seen either way.
+        """Wait until nothing is visible, in flight or delayed, and the last batch's outcome is recorded;
+        the last depth seen either way.
 
         Meanwhile the batching window is cut short as soon as the queue has nothing more to give,
         as if it had elapsed: a caller waiting for the queue to drain has published everything.
@@ -166,7 +170,7 @@ class SqsRunner:
             deadline = time.monotonic() + timeout
             while True:
                 depth = self.depth()
-                if depth.drained or time.monotonic() >= deadline:
+                if (depth.drained and not self._invoking.is_set()) or time.monotonic() >= deadline:
                     return depth
                 time.sleep(interval)
         finally:
@@ -241,6 +245,13 @@ class SqsRunner:
         return messages
 
     def _invoke(self, batch: list[dict[str, Any]]) -> None:
+        self._invoking.set()
+        try:
+            self._invoke_handler(batch)
+        finally:
+            self._invoking.clear()
+
+    def _invoke_handler(self, batch: list[dict[str, Any]]) -> None:
         records = [self.record(m) for m in batch]
         ids = [r["messageId"] for r in records]
         outcome = BatchOutcome(message_ids=ids)

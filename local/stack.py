@@ -6,7 +6,8 @@
   and optionally ``XERO_LOGIN_URL``/``XERO_IDENTITY_URL``/``XERO_API_URL``, in the environment);
 - the HTTP API: the template's routes dispatched to the real handlers as API Gateway 2.0 events,
   ``AWS_IAM`` routes checked with a real SigV4 verification of the local credentials;
-- the SQS event source: the invoice queue polled and handed to the push handler in batches.
+- the SQS event sources: the invoice queue polled and handed to the push handler in batches, and the
+  alert queue to the alerts handler, each with its function's event source settings from the template.
 The sweep runs on demand (:meth:`LocalStack.run_sweep`) and sent emails are read from moto.
 It sets the functions' environment (from the template's Globals) in this process while it runs and
 puts back the previous environment when it stops.
@@ -38,7 +39,7 @@ from local.invoke import ACCOUNT_ID, FunctionSpec, context_for, template_functio
 from local.mail import Mailbox, SentMail
 from local.moto_server import MotoServer
 from local.serving import LoopbackServer
-from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
+from local.sigv4 import Caller, SignedClient, SigV4Verifier
 from local.sqs_runner import EventSourceMapping, QueueDepth, SqsRunner
 from local.template import load_template
 from local.xero_sandbox import SandboxServer
@@ -80,11 +81,16 @@ class XeroTarget:
         return cls(urls["XERO_LOGIN_URL"], urls["XERO_IDENTITY_URL"], urls["XERO_API_URL"], client_id, secret)
 
 
+# The functions with an SQS event source, polled by the local stack.
+QUEUE_FUNCTIONS = ("PushFunction", "AlertsFunction")
+
+
 @functools.cache
-def _template_view() -> tuple[dict[str, FunctionSpec], tuple[Route, ...], EventSourceMapping]:
+def _template_view() -> tuple[dict[str, FunctionSpec], tuple[Route, ...], dict[str, EventSourceMapping]]:
     """What the stack reads from template.yaml, parsed once per process (parsing it takes ~0.1 s)."""
     template = load_template()
-    return template_functions(template), tuple(template_routes()), EventSourceMapping.from_template(template=template)
+    mappings = {name: EventSourceMapping.from_template(name, template) for name in QUEUE_FUNCTIONS}
+    return template_functions(template), tuple(template_routes()), mappings
 
 
 class _Servers:
@@ -154,14 +160,15 @@ class LocalStack:
         self._saved_env: dict[str, str | None] = {}
         self._stoppers: list[Callable[[], None]] = []
         self._clients: list[SignedClient] = []
-        self.functions, self._routes, self._mapping = _template_view()
+        self.functions, self._routes, self._mappings = _template_view()
         self.moto_endpoint = ""
         self.sandbox: SandboxServer | None = None
         self.api_url = ""
         self.resources: LocalResources
         self.environment: dict[str, str] = {}
         self.verifier = SigV4Verifier([caller], region=region)
-        self.runner: SqsRunner
+        self.runner: SqsRunner  # the push's
+        self.alert_runner: SqsRunner  # the alerts function's
         self.mailbox: Mailbox
 
     # --- lifecycle -------------------------------------------------------------------------------
@@ -266,7 +273,7 @@ class LocalStack:
             context_factory=lambda route: context_for(self.functions[route.function], self.prefix, self.region),
         )
         server = LoopbackServer(
-            RawPathMiddleware(api),
+            api,
             name="local-http-api",
             port=self._api_port,
             request_handler=self._servers.handler(WSGIRequestHandler),
@@ -286,22 +293,28 @@ class LocalStack:
             httpx.post(f"{self.sandbox.url}/_sandbox/apps", json=app, timeout=10).raise_for_status()
 
     def _start_runner(self) -> None:
-        spec = self.functions["PushFunction"]
-        mapping = self._mapping
-        queue_arn = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        self.runner = self._poll("PushFunction", self.queue_url)
+        self.alert_runner = self._poll("AlertsFunction", self.alert_queue_url)
+
+    def _poll(self, function: str, queue_url: str) -> SqsRunner:
+        """Lambda's SQS poller for ``function``: its queue, batch size, window and failure reporting."""
+        spec = self.functions[function]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
-        self.runner = SqsRunner(
+        runner = SqsRunner(
             self.sqs,
-            queue_url=self.queue_url,
+            queue_url=queue_url,
             queue_arn=queue_arn,
             region=self.region,
             handler=spec.load(),
-            mapping=mapping,
+            mapping=self._mappings[function],
             context_factory=lambda: context_for(spec, self.prefix, self.region),
             poll_seconds=self._poll_seconds,
+            name=f"sqs-runner-{function}",
         ).start()
-        self._stoppers.append(self.runner.stop)
+        self._stoppers.append(runner.stop)
+        return runner
 
     # --- addresses -------------------------------------------------------------------------------
 
@@ -329,6 +342,14 @@ class LocalStack:
     def dead_letter_queue_url(self) -> str:
         return self.resources.dead_letter_queue_url
 
+    @property
+    def alert_queue_url(self) -> str:
+        return self.resources.alert_queue_url
+
+    @property
+    def alert_dead_letter_queue_url(self) -> str:
+        return self.resources.alert_dead_letter_queue_url
+
     # --- what a platform backend does ------------------------------------------------------------
 
     def connect_link_secret(self) -> str:
@@ -355,14 +376,23 @@ class LocalStack:
         return message_id
 
     def wait_until_drained(self, timeout: float = 20) -> QueueDepth:
-        return self.runner.wait_until_drained(timeout)
+        """Wait until the invoice queue, then the alert queue (the emails its events caused), are empty;
+        the invoice queue's last depth (the alert queue's if that one is not empty in time)."""
+        deadline = time.monotonic() + timeout
+        depth = self.runner.wait_until_drained(timeout)
+        if not depth.drained:
+            return depth
+        alerts = self.alert_runner.wait_until_drained(max(0.0, deadline - time.monotonic()))
+        return depth if alerts.drained else alerts
 
-    def dead_letters(self) -> list[dict[str, Any]]:
-        """Every message in the dead-letter queue, left there (each is received once and released)."""
+    def dead_letters(self, queue_url: str | None = None) -> list[dict[str, Any]]:
+        """Every message in a dead-letter queue (the invoice queue's unless told), left there (each is
+        received once and released)."""
+        dead_letter_url = queue_url or self.dead_letter_queue_url
         seen: dict[str, Any] = {}
         while True:
             answer = self.sqs.receive_message(
-                QueueUrl=self.dead_letter_queue_url,
+                QueueUrl=dead_letter_url,
                 MaxNumberOfMessages=10,
                 WaitTimeSeconds=0,
                 VisibilityTimeout=30,
@@ -376,9 +406,13 @@ class LocalStack:
                 seen[message["MessageId"]] = message
         for message in seen.values():
             self.sqs.change_message_visibility(
-                QueueUrl=self.dead_letter_queue_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
+                QueueUrl=dead_letter_url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=0
             )
         return list(seen.values())
+
+    def alert_dead_letters(self) -> list[dict[str, Any]]:
+        """Every alert email that could not be sent, with its ``failure_code`` and ``failure_reason``."""
+        return self.dead_letters(self.alert_dead_letter_queue_url)
 
     def run_sweep(self, now: datetime | None = None) -> Any:
         """Invoke the sweep as its daily EventBridge schedule does, on the day ``now`` says."""
@@ -434,6 +468,7 @@ class LocalStack:
                 f"AWS (moto)       {self.moto_endpoint}   (dashboard: {self.moto_endpoint}/moto-api/)",
                 f"Invoice queue    {self.queue_url}",
                 f"Dead letters     {self.dead_letter_queue_url}",
+                f"Alert queue      {self.alert_queue_url}  (dead letters: {self.alert_dead_letter_queue_url})",
                 "Publish an event:",
                 f"  {env} \\",
                 f"    aws sqs send-message --queue-url {self.queue_url} --message-body file://events/messages/<file>.json",
@@ -460,12 +495,21 @@ class LocalStack:
             return "\n".join(lines)
         if words[0] == "dlq":
             letters = self.dead_letters()
-            lines = [f"{len(letters)} dead letter(s)"]
-            return "\n".join(lines + [f"- {m['MessageId']}: {m['Body'][:200]}" for m in letters])
+            alerts = self.alert_dead_letters()
+            lines = [f"{len(letters)} dead letter(s)"] + [f"- {m['MessageId']}: {m['Body'][:200]}" for m in letters]
+            lines += [f"{len(alerts)} alert email(s) not sent"]
+            lines += [f"- {m['MessageId']}: {_reason(m)}" for m in alerts]
+            return "\n".join(lines)
         if words[0] == "depth":
             depth = self.runner.depth()
             return f"visible {depth.visible}, in flight {depth.in_flight}, delayed {depth.delayed}"
         return f"unknown command {words[0]!r}: sweep [YYYY-MM-DD], mail, dlq, depth"
+
+
+def _reason(message: dict[str, Any]) -> str:
+    attributes = message.get("MessageAttributes", {})
+    code = attributes.get("failure_code", {}).get("StringValue", "")
+    return f"{code}: {attributes.get('failure_reason', {}).get('StringValue', '')}"
 
 
 @contextmanager

@@ -95,6 +95,15 @@ class Settings(BaseModel):
     )
 
     queue_max_receives: int = Field(default=8, ge=1, description="The queue's maxReceiveCount")
+    alert_queue_url: str = Field(default="", description="Alert emails waiting to be sent (AlertQueue)")
+    alert_dead_letter_queue_url: str = Field(default="", description="Alert emails that could not be sent")
+    alert_queue_max_receives: int = Field(
+        default=10, ge=1, description="Receives of a queued alert before it goes to the DLQ with its reason"
+    )
+    alert_retry_base_seconds: int = Field(
+        default=30, ge=0, le=900, description="A failed alert's first wait; each next wait doubles"
+    )
+    alert_retry_max_seconds: int = Field(default=3600, ge=0, le=43_200, description="The longest wait between tries")
     xero_calls_per_minute: int = Field(default=55, ge=1, le=60, description="Budget per organisation (Xero: 60)")
     xero_day_limit: int = Field(
         default=5000,

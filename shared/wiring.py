@@ -20,6 +20,7 @@ from shared.adapters.settings import SettingsRepository
 from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
+    from shared.adapters.alert_queue import AlertQueue
     from shared.adapters.mailer import Mailer
     from shared.adapters.queue import InvoiceQueue
     from shared.adapters.sync_records import SyncRecords
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
     from shared.domain.push import PushParts, PushService
+    from shared.domain.queued_alerts import AlertDelivery, QueuedAlerts
     from shared.domain.requeue import Requeue
     from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
@@ -175,7 +177,7 @@ def push_parts() -> PushParts:
             per_day=s.xero_day_limit - DAY_RESERVE,
         ),
         queue=invoice_queue(),
-        alerts=alerts(),
+        alerts=queued_alerts(),
         max_receives=s.queue_max_receives,
         invoice_url=s.platform_invoice_url,
     )
@@ -190,13 +192,17 @@ def sync_records() -> SyncRecords:
 
 @cached
 def alerts() -> Alerts:
+    return _alerts(mailer())
+
+
+def _alerts(mailer: Mailer) -> Alerts:
     from shared.adapters.alert_records import AlertRecords
     from shared.domain.alerts import Alerts
     from shared.emails.messages import EmailContext
 
     s = settings()
     return Alerts(
-        mailer=mailer(),
+        mailer=mailer,
         records=AlertRecords(aws_client("dynamodb"), s.table_name),
         connections=connections(),
         account_settings=account_settings(),
@@ -207,6 +213,38 @@ def alerts() -> Alerts:
             inactivity_days=s.inactivity_days,
         ),
     )
+
+
+@cached
+def alert_queue() -> AlertQueue:
+    from shared.adapters.alert_queue import AlertQueue
+
+    s = settings()
+    return AlertQueue(aws_client("sqs"), s.alert_queue_url, s.alert_dead_letter_queue_url)
+
+
+@cached
+def queued_alerts() -> QueuedAlerts:
+    """What the push calls to email the owner: the same methods as alerts(), through the alert queue."""
+    from shared.domain.queued_alerts import QueuedAlerts
+
+    return QueuedAlerts(alert_queue())
+
+
+@cached
+def alert_delivery() -> AlertDelivery:
+    from shared.adapters.mailer import Mailer
+    from shared.domain.queued_alerts import AlertDelivery, RetryPolicy
+
+    s = settings()
+    # Two tries per receive: the queue retries with a longer backoff, and the function's time is bounded.
+    sender = Mailer(ses_client(), s.alert_sender, sender_name=s.brand_name, attempts=2)
+    policy = RetryPolicy(
+        max_receives=s.alert_queue_max_receives,
+        base_seconds=s.alert_retry_base_seconds,
+        max_seconds=s.alert_retry_max_seconds,
+    )
+    return AlertDelivery(_alerts(sender), alert_queue(), policy)
 
 
 @cached

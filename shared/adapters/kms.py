@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import StorageError
+from shared.redaction import register_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_kms import KMSClient
@@ -17,7 +18,8 @@ class TokenCipher:
     """Encrypts and decrypts token strings.
 
     Decryptions are cached per container (bounded, keyed by ciphertext): an access token is used by
-    many batches in its 30 minutes, and each KMS call costs latency and money.
+    many batches in its 30 minutes, and each KMS call costs latency and money. Every token it
+    encrypts or decrypts is registered with :func:`shared.redaction.register_secret` (no log shows it).
     """
 
     def __init__(self, client: KMSClient, key_id: str, cache_size: int = 256) -> None:
@@ -27,6 +29,7 @@ class TokenCipher:
         self._cache_size = cache_size
 
     def encrypt(self, plaintext: str, *, account_id: str, purpose: str) -> bytes:
+        register_secret(plaintext)  # a token just received from Xero: never in a log from now on
         try:
             answer = self._client.encrypt(
                 KeyId=self._key_id,
@@ -51,6 +54,7 @@ class TokenCipher:
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"KMS could not decrypt the {purpose}: {_reason(exc)}") from exc
         plaintext = answer["Plaintext"].decode()
+        register_secret(plaintext)
         self._cache[ciphertext] = plaintext
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

@@ -1,4 +1,7 @@
-"""Secrets from Secrets Manager through Powertools' parameters utility, cached for a while."""
+"""Secrets from Secrets Manager through Powertools' parameters utility, cached for a while.
+
+Every value read is registered with :func:`shared.redaction.register_secret`, so no log line shows it.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from pydantic import ValidationError
 
 from shared.errors import XeroConfigError
 from shared.models.xero import ClientCredentials
+from shared.redaction import register_secret
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
@@ -28,6 +32,9 @@ class Secrets:
             raise XeroConfigError(f"the secret {secret_id} could not be read as JSON") from exc
         if not isinstance(value, dict):
             raise XeroConfigError(f"the secret {secret_id} is not a JSON object")
+        for field in value.values():  # every string of a secret is kept out of the logs
+            if isinstance(field, str):
+                register_secret(field)
         return value
 
     def text(self, secret_id: str) -> str:
@@ -37,6 +44,7 @@ class Secrets:
             raise XeroConfigError(f"the secret {secret_id} could not be read") from exc
         if not isinstance(value, str) or not value:
             raise XeroConfigError(f"the secret {secret_id} is empty")
+        register_secret(value)
         return value
 
     def xero_credentials(self, secret_id: str) -> ClientCredentials:

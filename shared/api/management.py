@@ -7,13 +7,13 @@ Each route validates its input with the models of :mod:`shared.models.api` and m
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
-from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from shared import wiring
 from shared.api.errors import responses
+from shared.api.paths import catch_all, id_in_path
 from shared.models import api
 
 if TYPE_CHECKING:
@@ -26,8 +26,14 @@ AccountId = Annotated[
     str, Path(min_length=1, max_length=128, description="The platform's id of the account (its business)")
 ]
 PlatformTaxIdPath = Annotated[
-    str, Path(min_length=1, max_length=400, description="The platform's tax id, URL-encoded (at most 128 characters)")
+    str,
+    Path(
+        min_length=1,
+        max_length=api.PLATFORM_TAX_ID_MAX,
+        description="The platform's tax id, percent-encoded once in the path (quote(id, safe=''))",
+    ),
 ]
+TAX_MAPPING = f"{ACCOUNT}/tax-mappings/<platform_tax_id>"
 Refresh = Annotated[bool, Query(description="Read Xero now instead of the few-minute cache")]
 READ_ERRORS = responses(404, 409, 502, 503)
 WRITE_ERRORS = responses(404, 409, 422, 502, 503)
@@ -84,23 +90,29 @@ def put_tax_mappings(account_id: AccountId, body: Annotated[api.ReplaceTaxMappin
     return _service().replace_tax_mappings(account_id, body)
 
 
-@router.put(
-    f"{ACCOUNT}/tax-mappings/<platform_tax_id>",
-    summary="Create or change one mapping",
-    tags=TAGS,
-    responses=WRITE_ERRORS,
-)
+# API Gateway has already decoded the path, and Powertools passes the segment on as it is: the id
+# is used as received, never decoded again (shared.api.paths).
+@router.put(TAX_MAPPING, summary="Create or change one mapping", tags=TAGS, responses=WRITE_ERRORS)
 def put_tax_mapping(
     account_id: AccountId, platform_tax_id: PlatformTaxIdPath, body: Annotated[api.SetTaxMapping, Body()]
 ) -> api.TaxMappingView:
-    return _service().set_tax_mapping(account_id, unquote(platform_tax_id), body.tax_type)
+    return _service().set_tax_mapping(account_id, platform_tax_id, body.tax_type)
 
 
-@router.delete(
-    f"{ACCOUNT}/tax-mappings/<platform_tax_id>", summary="Delete one mapping", tags=TAGS, responses=READ_ERRORS
-)
+@router.put(catch_all(TAX_MAPPING), include_in_schema=False)
+def put_tax_mapping_any_id(account_id: AccountId, body: Annotated[api.SetTaxMapping, Body()]) -> api.TaxMappingView:
+    """The same, for an id a path segment cannot match (one with "/", "#", "€"...)."""
+    return put_tax_mapping(account_id, id_in_path(router, "tax-mappings"), body)
+
+
+@router.delete(TAX_MAPPING, summary="Delete one mapping", tags=TAGS, responses=READ_ERRORS)
 def delete_tax_mapping(account_id: AccountId, platform_tax_id: PlatformTaxIdPath) -> api.TaxMappingsView:
-    return _service().delete_tax_mapping(account_id, unquote(platform_tax_id))
+    return _service().delete_tax_mapping(account_id, platform_tax_id)
+
+
+@router.delete(catch_all(TAX_MAPPING), include_in_schema=False)
+def delete_tax_mapping_any_id(account_id: AccountId) -> api.TaxMappingsView:
+    return delete_tax_mapping(account_id, id_in_path(router, "tax-mappings"))
 
 
 @router.get(f"{ACCOUNT}/settings", summary="Settings", tags=TAGS, responses=READ_ERRORS)

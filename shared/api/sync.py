@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import wiring
 from shared.api.errors import responses
+from shared.api.paths import catch_all, id_in_path
 from shared.errors import RequestRefused, UnknownAccount
 from shared.models.records import InvoiceRecord
 
@@ -23,7 +24,14 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 
 ACCOUNT = "/v1/accounts/<account_id>"
 AccountId = Annotated[str, Path(min_length=1, max_length=128, description="The platform's id of the account")]
-InvoiceId = Annotated[str, Path(min_length=1, max_length=128, description="The platform's id of the invoice")]
+InvoiceId = Annotated[
+    str,
+    Path(
+        min_length=1, max_length=128, description="The platform's id of the invoice, percent-encoded once in the path"
+    ),
+]
+INVOICE_SYNC = f"{ACCOUNT}/invoices/<invoice_id>/sync"
+INVOICE_RETRY = f"{ACCOUNT}/invoices/<invoice_id>/retry"
 TAGS = ["Sync status"]
 
 
@@ -76,15 +84,20 @@ class RetryAnswer(BaseModel):
     queued: int = Field(description="Events sent back to the queue (the invoice and its failed payments)")
 
 
-@router.get(
-    f"{ACCOUNT}/invoices/<invoice_id>/sync", summary="An invoice's sync status", tags=TAGS, responses=responses(404)
-)
+# The id is used as API Gateway decoded it, never decoded again; an id with "/" (invoice ids may hold
+# one) reaches the catch-all twin of each route (shared.api.paths).
+@router.get(INVOICE_SYNC, summary="An invoice's sync status", tags=TAGS, responses=responses(404))
 def get_invoice_sync(account_id: AccountId, invoice_id: InvoiceId) -> InvoiceSyncView:
     _known(account_id)
     record = wiring.sync_records().invoice(account_id, invoice_id)
     if record is None:
         raise RequestRefused("unknown_invoice", f"No event for invoice {invoice_id} has been received.", status=404)
     return invoice_view(record)
+
+
+@router.get(catch_all(INVOICE_SYNC), include_in_schema=False)
+def get_invoice_sync_any_id(account_id: AccountId) -> InvoiceSyncView:
+    return get_invoice_sync(account_id, id_in_path(router, "invoices", "sync"))
 
 
 @router.get(f"{ACCOUNT}/sync-failures", summary="Recent sync failures", tags=TAGS, responses=responses(404))
@@ -107,7 +120,7 @@ def get_failures(
 
 
 @router.post(
-    f"{ACCOUNT}/invoices/<invoice_id>/retry",
+    INVOICE_RETRY,
     summary="Send a failed invoice again",
     tags=TAGS,
     responses=responses(404, 409, 503, success="Queued"),
@@ -120,6 +133,11 @@ def post_retry(account_id: AccountId, invoice_id: InvoiceId) -> RetryAnswer:
     if queued == 0:
         raise RequestRefused("nothing_to_retry", f"Nothing of invoice {invoice_id} has failed.", status=409)
     return RetryAnswer(invoice_id=invoice_id, queued=queued)
+
+
+@router.post(catch_all(INVOICE_RETRY), include_in_schema=False)
+def post_retry_any_id(account_id: AccountId) -> RetryAnswer:
+    return post_retry(account_id, id_in_path(router, "invoices", "retry"))
 
 
 def invoice_view(record: InvoiceRecord) -> InvoiceSyncView:

@@ -9,7 +9,7 @@ Dedupe keys (``ALERT#<kind>#<key>`` records, see :mod:`shared.adapters.alert_rec
 
 | alert               | once per                                                            |
 | ------------------- | ------------------------------------------------------------------- |
-| sync_failed         | account, invoice, failure code and UTC day                          |
+| sync_failed         | account, what failed (invoice, payment, contact), code and UTC day  |
 | reconnect_needed    | connection loss (the connection's ``status_changed_at``), else day  |
 | inactivity_warning  | disconnect date                                                     |
 | disconnected        | disconnection (``status_changed_at``)                               |
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -33,18 +32,11 @@ from shared.adapters.settings import SettingsRepository
 from shared.emails import messages
 from shared.emails.messages import EmailContext
 from shared.errors import SyncError
+from shared.models.alerts import SyncFailure
 from shared.models.connection import Connection, ConnectionStatus, day, utc_now
 from shared.observability import logger, metrics
 
-
-@dataclass(frozen=True)
-class SyncFailure:
-    invoice_id: str  # platform invoice id
-    invoice_number: str | None
-    code: str  # stable code, e.g. "unmapped_tax", "xero_validation", "no_payment_account"
-    message: str  # plain words
-    fix: str  # what the owner should do
-    xero_messages: tuple[str, ...] = ()
+__all__ = ["Alerts", "SyncFailure"]
 
 
 class Alerts:
@@ -65,13 +57,22 @@ class Alerts:
         self._context = context
         self._clock = clock
 
-    def sync_failed(self, account_id: str, failure: SyncFailure, *, now: datetime | None = None) -> bool:
+    def sync_failed(
+        self,
+        account_id: str,
+        failure: SyncFailure,
+        *,
+        now: datetime | None = None,
+        occurred_at: datetime | None = None,
+    ) -> bool:
+        """``occurred_at`` (default: now) is when it failed: the once-a-day dedupe counts its day, so an
+        email sent late (a queued alert after an SES outage) is still the same email."""
         now = now or self._clock()
-        invoice = hashlib.sha256(failure.invoice_id.encode()).hexdigest()[:32]  # bounded, any characters
+        subject = hashlib.sha256(failure.subject_key.encode()).hexdigest()[:32]  # bounded, any characters
         return self._deliver(
             account_id,
             "sync_failed",
-            f"{day(now).isoformat()}#{failure.code}#{invoice}",
+            f"{day(occurred_at or now).isoformat()}#{failure.code}#{subject}",
             lambda: messages.sync_failed(
                 self._context,
                 invoice_id=failure.invoice_id,
@@ -80,16 +81,24 @@ class Alerts:
                 message=failure.message,
                 fix=failure.fix,
                 xero_messages=failure.xero_messages,
+                subject_kind=failure.subject_kind,
+                payment_id=failure.payment_id,
+                amount=failure.amount,
+                currency=failure.currency,
+                contact_id=failure.contact_id,
+                contact_name=failure.contact_name,
             ),
             connection=None,
             now=now,
         )
 
-    def reconnect_needed(self, account_id: str, reason: str, *, now: datetime | None = None) -> bool:
+    def reconnect_needed(
+        self, account_id: str, reason: str, *, now: datetime | None = None, occurred_at: datetime | None = None
+    ) -> bool:
         now = now or self._clock()
         connection = self._connections.get(account_id)
         lost = connection.status_changed_at if connection and connection.status != ConnectionStatus.CONNECTED else None
-        key = lost.isoformat() if lost else day(now).isoformat()
+        key = lost.isoformat() if lost else day(occurred_at or now).isoformat()
         return self._deliver(
             account_id,
             "reconnect_needed",

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from urllib.parse import quote
 
 from shared.adapters.mailer import OutgoingEmail
@@ -120,6 +121,55 @@ def disconnected(
     )
 
 
+@dataclass(frozen=True)
+class _Subject:
+    """What a sync-failed email is about, in its words."""
+
+    label: str  # "Invoice INV-0042", "A payment of NZD 100.00 on invoice INV-0042", "Contact Harbour Cafe"
+    facts: tuple[tuple[str, str], ...]
+    retry_label: str
+    closing: str
+
+
+def _subject(
+    *,
+    kind: str,
+    invoice_id: str,
+    invoice_number: str | None,
+    payment_id: str | None,
+    amount: Decimal | None,
+    currency: str | None,
+    contact_id: str | None,
+    contact_name: str | None,
+) -> _Subject:
+    if kind == "payment":
+        money = money_text(amount, currency)
+        on_invoice = f" on invoice {invoice_number}" if invoice_number else ""
+        label = f"A payment of {money}{on_invoice}" if money else f"A payment{on_invoice}"
+        facts = [("Payment", money or "(amount not known)"), ("Invoice", invoice_number or "(number not known)")]
+        facts += [("Payment reference", payment_id)] if payment_id else []
+        facts += [("Invoice reference", invoice_id)] if invoice_id else []
+        closing = "Other invoices and payments keep syncing; only this payment is waiting for you."
+        return _Subject(label, tuple(facts), "Retry from the invoice", closing)
+    if kind == "contact":
+        label = f"Contact {contact_name}" if contact_name else "A contact"
+        facts = [("Contact", contact_name or "(no name)")] + ([("Reference", contact_id)] if contact_id else [])
+        closing = "Other contacts and invoices keep syncing; only this contact is waiting for you."
+        return _Subject(label, tuple(facts), "", closing)
+    label = f"Invoice {invoice_number}" if invoice_number else "An invoice"
+    facts = [("Invoice", invoice_number or "(no number yet)"), ("Reference", invoice_id)]
+    closing = "Other invoices keep syncing; only this one is waiting for you."
+    return _Subject(label, tuple(facts), "Retry this invoice", closing)
+
+
+def money_text(amount: Decimal | None, currency: str | None) -> str:
+    """``NZD 1,234.50``; empty when the amount is not known."""
+    if amount is None:
+        return ""
+    figure = f"{amount:,.2f}"
+    return f"{currency} {figure}" if currency else figure
+
+
 def sync_failed(
     ctx: EmailContext,
     *,
@@ -129,19 +179,29 @@ def sync_failed(
     message: str,
     fix: str,
     xero_messages: Sequence[str] = (),
+    subject_kind: str = "invoice",
+    payment_id: str | None = None,
+    amount: Decimal | None = None,
+    currency: str | None = None,
+    contact_id: str | None = None,
+    contact_name: str | None = None,
 ) -> OutgoingEmail:
-    label = f"Invoice {invoice_number}" if invoice_number else "An invoice"
+    """What could not be sent to Xero (an invoice, a payment on an invoice, a contact), why, and the fix."""
+    subject = _subject(
+        kind=subject_kind,
+        invoice_id=invoice_id,
+        invoice_number=invoice_number,
+        payment_id=payment_id,
+        amount=amount,
+        currency=currency,
+        contact_id=contact_id,
+        contact_name=contact_name,
+    )
     explained = [explain(m, brand=ctx.brand) for m in xero_messages]
     fixes = [fix] + [e.fix for e in explained if e.fix and e.fix != fix]
     blocks: list[Block] = [
-        Paragraph(f"{label} could not be sent to Xero. {message}"),
-        Facts(
-            (
-                ("Invoice", invoice_number or "(no number yet)"),
-                ("Reference", invoice_id),
-                ("Error code", code),
-            )
-        ),
+        Paragraph(f"{subject.label} could not be sent to Xero. {message}"),
+        Facts((*subject.facts, ("Error code", code))),
     ]
     if explained:
         blocks.append(Paragraph("What Xero said:"))
@@ -154,17 +214,22 @@ def sync_failed(
         )
     blocks.append(Paragraph("How to fix it:"))
     blocks.append(Bullets(tuple(fixes)))
-    link = ctx.invoice_link(invoice_id)
-    if link:
-        blocks.append(Button("Retry this invoice", link))
+    if subject_kind == "contact":
+        blocks.append(Paragraph(f"Then save the contact again in {ctx.brand} to send it."))
     else:
-        blocks.append(Paragraph(f"Then retry it from the invoice's page in {ctx.brand}."))
-    blocks.append(Paragraph("Other invoices keep syncing; only this one is waiting for you."))
+        # A payment is retried from its invoice's page: the retry sends the invoice's failed payments too.
+        link = ctx.invoice_link(invoice_id) if invoice_id else None
+        if link:
+            blocks.append(Button(subject.retry_label, link))
+        else:
+            where = "the invoice's page" if subject_kind == "invoice" else "its invoice's page"
+            blocks.append(Paragraph(f"Then retry it from {where} in {ctx.brand}."))
+    blocks.append(Paragraph(subject.closing))
     return render(
         Message(
             brand=ctx.brand,
-            subject=f"{label} was not sent to Xero",
-            heading=f"{label} was not sent to Xero",
+            subject=f"{subject.label} was not sent to Xero",
+            heading=f"{subject.label} was not sent to Xero",
             blocks=tuple(blocks),
             footer=ctx.footer(),
         )

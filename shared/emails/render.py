@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from shared.adapters.mailer import OutgoingEmail
@@ -40,6 +41,30 @@ def examples(ctx: EmailContext = EXAMPLE_CONTEXT) -> dict[str, OutgoingEmail]:
                 "The TaxType code OUTPUT3 does not exist or cannot be used for this type of transaction.",
                 "Account code '205' is not a valid code for this document.",
             ),
+        ),
+        "sync_failed_payment": messages.sync_failed(
+            ctx,
+            subject_kind="payment",
+            invoice_id="inv_8f2c41",
+            invoice_number="INV-0042",
+            payment_id="pay_31d7",
+            amount=Decimal("1250.00"),
+            currency="NZD",
+            code="no_payment_account",
+            message="No Xero account is chosen for payments.",
+            fix="Choose a payment account (a bank account, or one with payments enabled) in the integration settings.",
+        ),
+        "sync_failed_contact": messages.sync_failed(
+            ctx,
+            subject_kind="contact",
+            invoice_id="",
+            invoice_number=None,
+            contact_id="cust_0193",
+            contact_name="Harbour Cafe Ltd",
+            code="xero_validation",
+            message="Xero refused the contact.",
+            fix="Correct the points Xero raised (listed above) in the contact, then save it again.",
+            xero_messages=("Email address must be valid.",),
         ),
         "reconnect_needed": messages.reconnect_needed(
             ctx,

@@ -8,6 +8,15 @@ Schemas to ``events/schema/``.
 Ordering: every invoice and contact snapshot carries a ``version`` that grows with each change on
 the platform; the service never lets an older version overwrite a newer one, so the platform may
 publish in any order and SQS may deliver in any order or more than once.
+
+Bounds: every number is bounded by what DynamoDB and Xero hold, so one absurd value fails its own
+event at parsing (as malformed, with the reason) instead of failing a write later. Versions are
+signed 64-bit integers (DynamoDB numbers hold 38 digits); amounts have at most 15 digits; a message
+body is at most :data:`MAX_EVENT_BYTES`, SQS's own limit (the sync record keeps the last event
+compressed; one that even compressed would not fit a 400 KB DynamoDB item is refused by the push
+before anything is sent to Xero). Text is normalised as :mod:`shared.models.text` describes: NFC, no invisible
+characters, one space for any run of whitespace (line descriptions keep their line breaks); NUL and
+other control characters are refused, and so is a name or number that is blank once normalised.
 """
 
 from __future__ import annotations
@@ -20,13 +29,46 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from shared.models.text import optional_line, required_line, required_multiline
 
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
 Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
 # Xero's ContactNumber holds at most 50 characters: the platform's contact id goes there.
 ContactIdentifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
+# DynamoDB numbers hold 38 digits and boto3 refuses to round one (decimal.Rounded fails the write):
+# versions are kept to a signed 64-bit integer, which every platform's counter or timestamp fits.
+VERSION_MAX = 2**63 - 1
+Version = Annotated[
+    int,
+    Field(
+        ge=1,
+        le=VERSION_MAX,
+        description="Grows with every change on the platform; an integer from 1 to 2^63 - 1 (signed 64-bit)",
+    ),
+]
+# The body of one message, UTF-8: SQS carries at most 1 MiB a message.
+MAX_EVENT_BYTES = 1024 * 1024
+# Text that reaches Xero, normalised (shared.models.text): a name or number must not be blank.
+Line = Annotated[str, BeforeValidator(optional_line)]
+RequiredLine = Annotated[str, BeforeValidator(required_line)]
+Description = Annotated[str, BeforeValidator(required_multiline)]
+Email = Annotated[
+    str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), BeforeValidator(optional_line)
+]
 
 
 def _currency(value: str) -> str:
@@ -44,34 +86,40 @@ class _Model(BaseModel):
 
 class Address(_Model):
     kind: Literal["billing", "street"] = Field(default="billing", description="billing → Xero POBOX, street → STREET")
-    line1: str | None = Field(default=None, max_length=500)
-    line2: str | None = Field(default=None, max_length=500)
-    line3: str | None = Field(default=None, max_length=500)
-    line4: str | None = Field(default=None, max_length=500)
-    city: str | None = Field(default=None, max_length=255)
-    region: str | None = Field(default=None, max_length=255)
-    postal_code: str | None = Field(default=None, max_length=50)
-    country: str | None = Field(default=None, max_length=50)
-    attention_to: str | None = Field(default=None, max_length=255)
+    line1: Line | None = Field(default=None, max_length=500)
+    line2: Line | None = Field(default=None, max_length=500)
+    line3: Line | None = Field(default=None, max_length=500)
+    line4: Line | None = Field(default=None, max_length=500)
+    city: Line | None = Field(default=None, max_length=255)
+    region: Line | None = Field(default=None, max_length=255)
+    postal_code: Line | None = Field(default=None, max_length=50)
+    country: Line | None = Field(default=None, max_length=50)
+    attention_to: Line | None = Field(default=None, max_length=255)
 
 
 class Contact(_Model):
-    """A customer or supplier, as a full snapshot. ``contact_id`` becomes Xero's ContactNumber."""
+    """A customer or supplier, as a full snapshot. ``contact_id`` becomes Xero's ContactNumber.
+
+    Text fields are normalised (NFC, invisible characters removed, any run of whitespace one space);
+    a value holding NUL or another control character is refused, and so is a blank name.
+    """
 
     contact_id: ContactIdentifier
-    name: str = Field(min_length=1, max_length=255)
-    first_name: str | None = Field(default=None, max_length=255)
-    last_name: str | None = Field(default=None, max_length=255)
-    email: str | None = Field(default=None, max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    phone: str | None = Field(default=None, max_length=50)
-    tax_number: str | None = Field(default=None, max_length=50)
+    name: RequiredLine = Field(min_length=1, max_length=255)
+    first_name: Line | None = Field(default=None, max_length=255)
+    last_name: Line | None = Field(default=None, max_length=255)
+    email: Email | None = None
+    phone: Line | None = Field(default=None, max_length=50)
+    tax_number: Line | None = Field(default=None, max_length=50)
     addresses: tuple[Address, ...] = Field(default=(), max_length=2)
     is_supplier: bool = False
     is_customer: bool = True
 
 
 class LineItem(_Model):
-    description: str = Field(min_length=1, max_length=4000)
+    description: Description = Field(
+        min_length=1, max_length=4000, description="May span several lines (LF between them)"
+    )
     quantity: Annotated[Decimal, Field(max_digits=15, decimal_places=4)]
     unit_price: Annotated[Decimal, Field(max_digits=15, decimal_places=4)] = Field(
         description="May be negative (a coupon, a credit on the invoice): Xero takes negative lines as long as "
@@ -83,8 +131,8 @@ class LineItem(_Model):
     tax_id: str | None = Field(
         default=None, max_length=128, description="The platform's tax rate id; mapped to a Xero TaxType per account"
     )
-    item_code: str | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
-    account_code: str | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
+    item_code: Line | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
+    account_code: Line | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
 
 
 class AmountsAre(StrEnum):
@@ -109,14 +157,16 @@ class Totals(_Model):
 
 
 class Invoice(_Model):
+    """An invoice, as a full snapshot. Text is normalised as in a contact; a blank number is refused."""
+
     invoice_id: Identifier
-    number: str = Field(min_length=1, max_length=255)
-    version: int = Field(ge=1, description="Grows with every change on the platform")
+    number: RequiredLine = Field(min_length=1, max_length=255)
+    version: Version
     status: InvoiceStatus
     currency: CurrencyCode
     issue_date: date
     due_date: date | None = None
-    reference: str | None = Field(default=None, max_length=255)
+    reference: Line | None = Field(default=None, max_length=255)
     amounts_are: AmountsAre = AmountsAre.TAX_EXCLUSIVE
     contact: Contact
     line_items: tuple[LineItem, ...] = Field(min_length=1, max_length=500)
@@ -131,8 +181,8 @@ class Invoice(_Model):
 
 class InvoiceRemoved(_Model):
     invoice_id: Identifier
-    version: int = Field(ge=1)
-    number: str | None = Field(default=None, max_length=255)
+    version: Version
+    number: Line | None = Field(default=None, max_length=255)
 
 
 class Payment(_Model):
@@ -140,14 +190,14 @@ class Payment(_Model):
     invoice_id: Identifier
     amount: PositiveMoney
     date: date
-    reference: str | None = Field(default=None, max_length=255)
+    reference: Line | None = Field(default=None, max_length=255)
     kind: Literal["payment", "refund"] = Field(
         default="payment", description="Refunds are refused with a clear reason until they are supported"
     )
 
 
 class VersionedContact(Contact):
-    version: int = Field(ge=1)
+    version: Version
 
 
 class _Envelope(_Model):
@@ -198,6 +248,22 @@ EVENT_TYPES: dict[str, type[_Envelope]] = {
 
 def parse_event(body: str | bytes) -> Event:
     """The event in an SQS message body; pydantic's ValidationError says exactly what is wrong."""
+    size = len(body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body)
+    if size > MAX_EVENT_BYTES:
+        raise ValidationError.from_exception_data(
+            "Event",
+            [
+                InitErrorDetails(
+                    type=PydanticCustomError(
+                        "event_too_large",
+                        "the message body is {size} bytes; an event is at most {limit} bytes",
+                        {"size": size, "limit": MAX_EVENT_BYTES},
+                    ),
+                    loc=(),
+                    input=None,
+                )
+            ],
+        )
     event: Event = EVENT.validate_json(body)
     return event
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import quote
 
 import boto3
 import httpx
@@ -19,6 +20,7 @@ from local.aws_resources import LocalResources
 from local.invoke import LocalContext
 from local.sqs_runner import EventSourceMapping, SqsRunner
 from local.stack import LocalStack, XeroTarget
+from local.xero_sandbox.seed import NZ_TENANT
 
 SENDER = "alerts@invoice-sync.example"  # the template's AlertSenderEmail in the local parameters
 
@@ -262,6 +264,25 @@ def test_the_connect_link_and_callback_run_through_the_http_api(stack):
     assert "Xero connected" in page.text
 
 
+def test_ids_in_management_paths_reach_the_function_decoded_once_over_http(stack, sandbox):
+    sandbox.sandbox.state.consent.tenant_ids = [NZ_TENANT]  # one organisation: chosen at the callback
+    with httpx.Client() as browser:
+        consent = browser.get(browser.get(stack.connect_link("acct-1")).headers["location"])
+        assert browser.get(consent.headers["location"]).status_code == 200
+    client = stack.client()
+    ids = ["gst%15", "reduced/9", "zero rated", "tva-r\u00e9duite \u20ac"]
+
+    answers = [
+        client.put(f"/v1/accounts/acct-1/tax-mappings/{quote(tax_id, safe='')}", {"tax_type": "OUTPUT2"})
+        for tax_id in ids
+    ]
+    listed = client.get("/v1/accounts/acct-1/tax-mappings").json()
+
+    assert [(a.status_code, a.json()["platform_tax_id"]) for a in answers] == [(200, tax_id) for tax_id in ids]
+    assert sorted(m["platform_tax_id"] for m in listed["mappings"]) == sorted(ids)
+    assert stack.verifier.last_refusal == "", "the signature was checked on the path as sent"
+
+
 def test_the_sweep_is_invoked_with_a_scheduled_event(stack, monkeypatch):
     from functions.sweep import handler as sweep
 
@@ -315,6 +336,29 @@ def test_sent_emails_are_listed_with_their_text(stack):
     assert second.subject == "An invoice did not sync"
     assert second.first_lines(1) == ["Invoice INV-1 was refused by Xero."]
     assert second.html is not None
+
+
+def test_the_alert_queue_is_polled_with_the_alerts_functions_settings_and_its_emails_are_listed(stack):
+    from shared import wiring
+    from shared.domain.alerts import SyncFailure
+    from shared.models.settings import AccountSettings
+
+    assert stack.alert_runner.mapping == EventSourceMapping.from_template("AlertsFunction")
+    assert stack.alert_runner.mapping.report_batch_item_failures
+    wiring.account_settings().save(
+        AccountSettings(account_id="acct-q", alert_recipients=("owner@example.com",)), now=datetime.now(UTC)
+    )
+    failure = SyncFailure(invoice_id="inv-1", invoice_number="INV-1", code="unmapped_tax", message="m.", fix="f.")
+
+    wiring.queued_alerts().sync_failed("acct-q", failure)
+    depth = stack.wait_until_drained()
+
+    assert depth.drained
+    assert [m.subject for m in stack.sent_mail() if "owner@example.com" in m.to] == [
+        "Invoice INV-1 was not sent to Xero"
+    ]
+    assert stack.alert_dead_letters() == []
+    assert "0 alert email(s) not sent" in stack.command("dlq")
 
 
 def test_dead_letters_are_listed_and_left_in_place(stack):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -65,6 +66,53 @@ def test_sync_failed_is_emailed_once_per_invoice_code_and_day(env, aws):
     assert "The Xero account 999 used for this invoice" in email.body  # Xero's message in plain words
     assert "Something &lt;odd&gt; happened" in email.body  # unknown: shown as Xero wrote it, escaped
     assert 'href="https://app.example.com/invoices/inv_1"' in email.body
+
+
+def payment_failure(payment_id: str = "pay_1", code: str = "no_payment_account"):
+    from shared.domain.alerts import SyncFailure
+
+    return SyncFailure(
+        subject_kind="payment",
+        invoice_id="inv_1",
+        invoice_number="INV-7",
+        payment_id=payment_id,
+        amount=Decimal("100.00"),
+        currency="NZD",
+        code=code,
+        message="No Xero account is chosen for payments.",
+        fix="Choose a payment account in the integration settings.",
+    )
+
+
+def test_a_payment_failure_email_names_the_payment_and_is_sent_once_per_payment(env, aws):
+    account = unique("acct")
+    to = owner_email(account)
+    use_recipients(account, to)
+    alerts = wiring.alerts()
+
+    assert alerts.sync_failed(account, payment_failure(), now=NOW) is True
+    assert alerts.sync_failed(account, payment_failure(), now=NOW + timedelta(hours=1)) is False, "same payment"
+    assert alerts.sync_failed(account, payment_failure("pay_2"), now=NOW) is True, "another payment, same invoice"
+
+    emails = sent_emails(aws, to=to)
+    assert [e.subject for e in emails] == ["A payment of NZD 100.00 on invoice INV-7 was not sent to Xero"] * 2
+    assert "An invoice" not in emails[0].body
+    assert "(no number yet)" not in emails[0].body
+    assert "pay_1" in emails[0].body
+    assert "pay_2" in emails[1].body
+
+
+def test_the_day_of_a_failure_is_when_it_happened_not_when_its_email_went(env, aws):
+    account = unique("acct")
+    use_recipients(account, owner_email(account))
+    alerts = wiring.alerts()
+    failed = datetime(2026, 3, 1, 23, 50, tzinfo=UTC)
+
+    assert alerts.sync_failed(account, failure(), now=failed) is True
+    late = alerts.sync_failed(account, failure(), now=failed + timedelta(minutes=30), occurred_at=failed)
+
+    assert late is False, "delivered after midnight (SES was down), it is still the same day's email"
+    assert len(sent_emails(aws, to=owner_email(account))) == 1
 
 
 def test_recipients_default_to_the_user_who_connected_and_settings_override_them(env, aws, sandbox):

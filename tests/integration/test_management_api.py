@@ -4,6 +4,7 @@ handler, moto over loopback HTTP and the Xero sandbox over loopback HTTP."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import boto3
 import pytest
@@ -326,6 +327,51 @@ def test_tax_rates_offered_and_mappings_replaced_listed_set_and_deleted(service_
     assert all(key.split()[0] == "GET" for key in sandbox.sandbox.state.stats if "TaxRates" in key), (
         "tax rates are never created in Xero"
     )
+
+
+# Ids as the platform has them; each is sent percent-encoded once, as any HTTP client encodes a path
+# segment. API Gateway decodes the path once; the id must then be stored exactly as the platform has it.
+PLATFORM_TAX_IDS = [
+    "gst%15",  # a literal percent: was decoded a second time and stored as "gst\x15"
+    "100%",
+    "reduced/9",  # a slash: a Powertools path segment cannot match it once API Gateway decoded "%2F"
+    "a/b/c",
+    "zero rated",
+    " gst ",
+    "tva-r\u00e9duite",
+    "\u20ac-standard",  # a non-word character
+    "\u65e5\u672c-\u6d88\u8cbb\u7a0e",
+    "gst#15+3&x=y",
+    "%2F%25",  # looks encoded, is not
+]
+
+
+@pytest.mark.parametrize("tax_id", PLATFORM_TAX_IDS)
+def test_a_platform_tax_id_in_the_path_is_stored_exactly_as_the_platform_has_it(service_env, api, nz, tax_id):
+    path = f"{nz}/tax-mappings/{quote(tax_id, safe='')}"
+
+    put = api.put(path, {"tax_type": "OUTPUT2"})
+    listed = api.get(f"{nz}/tax-mappings")
+    stored = set(wiring.account_settings().get("acct_nz").tax_mappings)
+    deleted = api.delete(path)
+    again = api.delete(path)
+
+    assert (put.status, put.body["platform_tax_id"]) == (200, tax_id), put.body
+    assert [m["platform_tax_id"] for m in listed.body["mappings"]] == [tax_id]
+    assert stored == {tax_id}
+    assert deleted.status == 200
+    assert deleted.body["mappings"] == []
+    assert (again.status, again.code) == (404, "unknown_tax_mapping")
+    assert repr(tax_id) in again.body["error"]["message"]
+
+
+def test_an_id_over_the_limit_is_refused_whatever_route_takes_it(service_env, api, nz):
+    long_plain = api.put(f"{nz}/tax-mappings/{'x' * 129}", {"tax_type": "OUTPUT2"})
+    long_slashed = api.put(f"{nz}/tax-mappings/{quote('x/' * 65, safe='')}", {"tax_type": "OUTPUT2"})
+
+    assert (long_plain.status, long_plain.code) == (422, "invalid_request")
+    assert (long_slashed.status, long_slashed.code) == (422, "invalid_request")
+    assert wiring.account_settings().get("acct_nz").tax_mappings == {}
 
 
 def test_tax_mappings_to_unusable_tax_types_are_refused_in_xeros_words_and_nothing_is_written(service_env, api, nz):

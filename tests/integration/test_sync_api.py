@@ -3,6 +3,8 @@ events parked while no organisation was chosen, released when one is."""
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 from local.xero_sandbox import SandboxServer
@@ -31,6 +33,21 @@ def test_an_invoice_sync_record_is_readable(api: ManagementApi, service_env: dic
     assert answer.body["failure"] is None
     assert api.get(f"{BASE}/invoices/inv-none/sync").code == "unknown_invoice"
     assert api.get("/v1/accounts/acct-never/invoices/inv-5001/sync").code == "unknown_account"
+
+
+@pytest.mark.parametrize("invoice_id", ["inv/2026/5001", "inv:5001@a.b"])
+def test_an_invoice_id_with_a_slash_is_found_through_the_path(
+    api: ManagementApi, service_env: dict[str, str], invoice_id: str
+) -> None:
+    invoke(sqs_event([message("09-invoice-unmapped-tax.json", invoice_id=invoice_id)]))
+    path = f"{BASE}/invoices/{quote(invoice_id, safe='')}"
+
+    status = api.get(f"{path}/sync")
+    retried = api.post(f"{path}/retry")
+
+    assert (status.status, status.body["invoice_id"], status.body["state"]) == (200, invoice_id, "failed")
+    assert (retried.status, retried.body) == (200, {"invoice_id": invoice_id, "queued": 1})
+    assert api.get(f"{BASE}/invoices/{quote('inv/none', safe='')}/sync").code == "unknown_invoice"
 
 
 def test_failures_are_listed_with_the_fix_and_a_retry_requeues_them(

@@ -30,7 +30,7 @@ from local.apigw import HttpApi
 from local.aws_resources import LocalResources, create_resources
 from local.moto_server import MotoServer
 from local.serving import LoopbackServer
-from local.sigv4 import Caller, RawPathMiddleware, SignedClient, SigV4Verifier
+from local.sigv4 import Caller, SignedClient, SigV4Verifier
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
 from shared import wiring
@@ -343,7 +343,7 @@ def _serve(app: HttpApi) -> Iterator[str]:
         def log_request(self, *args: Any, **kwargs: Any) -> None:
             """No access log: the handlers log every request themselves."""
 
-    with LoopbackServer(RawPathMiddleware(app), name="proof-http-api", request_handler=Quiet) as server:
+    with LoopbackServer(app, name="proof-http-api", request_handler=Quiet) as server:
         yield server.url
 
 

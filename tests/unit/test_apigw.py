@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import io
 from typing import Any
+from urllib.parse import unquote
+
+import pytest
 
 from local.apigw import HttpApi, Route, http_api_event, template_routes
 
@@ -111,3 +114,83 @@ def test_a_utf8_json_body_is_passed_on_as_text():
     event = http_api_event(method="PUT", path="/v1/x", headers={"Content-Type": "application/json"}, body=b'{"a":1}')
 
     assert (event["isBase64Encoded"], event["body"]) == (False, '{"a":1}')
+
+
+# --- the path, as API Gateway hands it over ----------------------------------------------------
+
+
+class Seen:
+    """A handler and an authorizer that record what they were given."""
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+        self.signed_paths: list[str] = []
+
+    def handler(self, event: dict[str, Any], ctx: object) -> dict[str, Any]:
+        self.events.append(event)
+        return {"statusCode": 200}
+
+    def authorize(self, method: str, path: str, *rest: Any) -> dict[str, Any]:
+        self.signed_paths.append(path)
+        return {"userArn": "arn:aws:iam::123456789012:user/platform"}
+
+
+def proxy_api(seen: Seen) -> HttpApi:
+    app = HttpApi([Route("F", "h.h", "ANY", "/v1/{proxy+}", iam=True)], authorize=seen.authorize)
+    app._handlers["h.h"] = seen.handler
+    return app
+
+
+def test_the_function_gets_the_path_decoded_once_and_the_signature_is_checked_on_the_sent_path():
+    seen = Seen()
+
+    proxy_api(seen).invoke("PUT", "/v1/tax-mappings/gst%2515%2Fa%20b%C3%A9%E2%82%AC%23", "", {}, b"")
+
+    (event,) = seen.events
+    decoded = "/v1/tax-mappings/gst%15/a b\u00e9\u20ac#"
+    assert event["rawPath"] == decoded
+    assert event["requestContext"]["http"]["path"] == decoded
+    assert event["pathParameters"] == {"proxy": "tax-mappings/gst%15/a b\u00e9\u20ac#"}
+    assert seen.signed_paths == ["/v1/tax-mappings/gst%2515%2Fa%20b%C3%A9%E2%82%AC%23"]
+
+
+def test_named_route_segments_are_matched_on_the_decoded_path_as_api_gateway_routes():
+    named = Route("F", "h.h", "GET", "/v1/things/{thing_id}", iam=False)
+    app = HttpApi([named])
+    app._handlers["h.h"] = Seen().handler
+
+    assert app.invoke("GET", "/v1/things/a%20b", "", {}, b"")["statusCode"] == 200
+    assert app.invoke("GET", "/v1/things/a%2Fb", "", {}, b"")["statusCode"] == 404, "%2F is a slash once decoded"
+
+
+def wsgi_environ(path_info: str, raw_uri: str | None) -> dict[str, Any]:
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": "",
+        "wsgi.input": io.BytesIO(b""),
+        "HTTP_HOST": "127.0.0.1:3000",
+    }
+    if raw_uri is not None:
+        environ |= {"RAW_URI": raw_uri, "REQUEST_URI": raw_uri}
+    return environ
+
+
+@pytest.mark.parametrize(
+    ("path_info", "raw_uri", "sent"),
+    [
+        # What werkzeug's server passes: PATH_INFO decoded (as latin-1), the request target as sent.
+        ("/v1/a/b%c\u00c3\u00a9", "/v1/a%2Fb%25c%C3%A9?x=1", "/v1/a%2Fb%25c%C3%A9"),
+        # A client that sent a space and UTF-8 raw: encoded as any HTTP client would have sent them.
+        ("/v1/a b\u00c3\u00a9", "/v1/a b\u00c3\u00a9", "/v1/a%20b%C3%A9"),
+        # A WSGI server without the raw target: PATH_INFO encoded back.
+        ("/v1/a b%c\u00c3\u00a9", None, "/v1/a%20b%25c%C3%A9"),
+    ],
+)
+def test_over_wsgi_the_path_as_sent_is_what_reaches_the_gateway(path_info: str, raw_uri: str | None, sent: str):
+    seen = Seen()
+
+    b"".join(proxy_api(seen)(wsgi_environ(path_info, raw_uri), lambda status, headers: None))
+
+    assert seen.signed_paths == [sent]
+    assert seen.events[0]["rawPath"] == unquote(sent)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +94,55 @@ def test_sync_failed_without_an_invoice_page_says_where_to_retry():
     assert "<a " not in email.html
 
 
+def test_a_failed_payment_says_it_is_a_payment_with_its_amount_and_its_invoices_number():
+    email = sync_failed(
+        subject_kind="payment",
+        invoice_id="inv 1/2",
+        invoice_number="INV-0042",
+        payment_id="pay-9",
+        amount=Decimal("1250.5"),
+        currency="NZD",
+        code="no_payment_account",
+    )
+
+    assert email.subject == "A payment of NZD 1,250.50 on invoice INV-0042 was not sent to Xero"
+    for part in (email.text, email.html):
+        assert "An invoice" not in part
+        assert "(no number yet)" not in part
+        assert "pay-9" in part
+        assert "only this payment is waiting" in part
+    assert "Payment: NZD 1,250.50" in email.text
+    assert "Invoice: INV-0042" in email.text
+    assert 'href="https://app.example.com/invoices/inv%201%2F2/edit"' in email.html, "retried from its invoice"
+
+
+def test_a_failed_payment_whose_invoice_number_is_not_known_still_says_payment():
+    email = sync_failed(subject_kind="payment", invoice_number=None, payment_id="pay-9", amount=Decimal(5))
+
+    assert email.subject == "A payment of 5.00 was not sent to Xero"
+    assert "Invoice: (number not known)" in email.text
+
+
+def test_a_failed_contact_is_named_and_escaped_and_links_no_invoice():
+    email = sync_failed(subject_kind="contact", invoice_id="", contact_id="c-1", contact_name=HOSTILE)
+
+    assert email.subject == f"Contact {HOSTILE} was not sent to Xero"  # a subject is plain text
+    assert "<script>" not in email.html
+    assert "Reference: c-1" in email.text
+    assert "Invoice" not in email.text
+    assert "/invoices/" not in email.html
+    assert "save the contact again in Acme & Co" in email.text
+
+
+def test_an_invoice_failure_reads_as_it_always_did_when_no_kind_is_given():
+    from shared.domain.alerts import SyncFailure
+
+    failure = SyncFailure(invoice_id="inv-1", invoice_number=None, code="x", message="m.", fix="f.")
+
+    assert (failure.subject_kind, failure.subject_key) == ("invoice", "inv-1")
+    assert sync_failed(invoice_number=None).subject == "An invoice was not sent to Xero"
+
+
 def test_reconnect_needed_without_a_settings_page_names_the_place_and_links_nothing():
     email = messages.reconnect_needed(EmailContext(brand="Acme"), organisation="Harbour Cafe", reason="It expired.")
 
@@ -155,7 +205,14 @@ def test_the_committed_example_emails_are_what_the_templates_render(tmp_path):
     written = render.write(tmp_path)
 
     names = sorted(p.name for p in written if p.suffix == ".html")
-    assert names == ["disconnected.html", "inactivity_warning.html", "reconnect_needed.html", "sync_failed.html"]
+    assert names == [
+        "disconnected.html",
+        "inactivity_warning.html",
+        "reconnect_needed.html",
+        "sync_failed.html",
+        "sync_failed_contact.html",
+        "sync_failed_payment.html",
+    ]
     for path in written:
         committed = DOCS / path.name
         assert committed.exists(), f"run: python -m shared.emails.render docs/emails ({path.name} missing)"

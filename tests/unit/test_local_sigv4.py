@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from local.sigv4 import Caller, SignedClient, SigV4Verifier, raw_path
+from local.sigv4 import Caller, SignedClient, SigV4Verifier
 
 HOST = "127.0.0.1:3000"
 CALLER = Caller(access_key="AKIATESTCALLER000001", secret_key="test-secret-key")
@@ -109,9 +109,8 @@ def test_a_declared_payload_hash_must_match_the_body(verifier):
 def test_the_path_is_checked_as_the_client_encoded_it(verifier):
     headers = signed("GET", "/v1/accounts/acct%40x/connection")
 
-    with raw_path("/v1/accounts/acct%40x/connection"):
-        assert verifier("GET", "/v1/accounts/acct@x/connection", "", headers, b"") is not None
-    assert verifier("GET", "/v1/accounts/acct@x/connection", "", headers, b"") is None
+    assert verifier("GET", "/v1/accounts/acct%40x/connection", "", headers, b"") is not None
+    assert verifier("GET", "/v1/accounts/acct@x/connection", "", headers, b"") is None, "another path"
 
 
 def test_a_session_token_must_be_the_callers():

@@ -16,7 +16,7 @@ FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serv
 def test_every_part_of_the_service_is_declared():
     types = {r["Type"] for r in RESOURCES.values()}
 
-    assert set(FUNCTIONS) == {"OAuthFunction", "ManagementFunction", "PushFunction", "SweepFunction"}
+    assert set(FUNCTIONS) == {"OAuthFunction", "ManagementFunction", "PushFunction", "SweepFunction", "AlertsFunction"}
     assert {
         "AWS::Serverless::HttpApi",
         "AWS::DynamoDB::Table",
@@ -25,7 +25,7 @@ def test_every_part_of_the_service_is_declared():
         "AWS::SQS::Queue",
         "AWS::SES::EmailIdentity",
     } <= types
-    assert {"ConnectUrl", "CallbackUrl", "QueueUrl", "ApiUrl"} <= set(TEMPLATE["Outputs"])
+    assert {"ConnectUrl", "CallbackUrl", "QueueUrl", "ApiUrl", "AlertQueueUrl"} <= set(TEMPLATE["Outputs"])
 
 
 def test_runtime_is_python313_on_arm64():
@@ -44,6 +44,53 @@ def test_queue_redrives_to_a_dead_letter_queue_and_push_reports_partial_failures
     assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs_event["MaximumBatchingWindowInSeconds"] > 0
     assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS["PushFunction"]["Properties"]["Timeout"]
+
+
+def test_the_alert_queue_redrives_to_its_own_alarmed_dlq_and_the_alerts_function_reports_partial_failures():
+    queue = RESOURCES["AlertQueue"]["Properties"]
+    alerts = FUNCTIONS["AlertsFunction"]["Properties"]
+    sqs_event = alerts["Events"]["Alerts"]["Properties"]
+    alarm = RESOURCES["AlertDeadLetterQueueAlarm"]["Properties"]
+    receives = TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["ALERT_QUEUE_MAX_RECEIVES"]
+
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]}
+    assert queue["RedrivePolicy"]["maxReceiveCount"] == int(receives), "the function dead-letters on the last one"
+    assert queue["VisibilityTimeout"] >= 6 * alerts["Timeout"]
+    assert sqs_event["Queue"] == {"Fn::GetAtt": ["AlertQueue", "Arn"]}
+    assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert alarm["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": ["AlertDeadLetterQueue", "QueueName"]}}
+    ]
+    assert alerts["Handler"] == "functions.alerts.handler.lambda_handler"
+
+
+def test_the_alerts_function_may_only_read_recipients_claim_alerts_back_off_dead_letter_and_email():
+    allowed = {(a, str(s["Resource"])) for s in _statements(FUNCTIONS["AlertsFunction"]) for a in _actions(s)}
+    publishers = {
+        name
+        for name, function in FUNCTIONS.items()
+        for s in _statements(function)
+        if s["Resource"] == {"Fn::GetAtt": ["AlertQueue", "Arn"]} and "sqs:SendMessage" in _actions(s)
+    }
+
+    table = str({"Fn::GetAtt": ["Table", "Arn"]})
+    assert {a for a, r in allowed if r == table} == {"dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"}
+    assert ("sqs:ChangeMessageVisibility", str({"Fn::GetAtt": ["AlertQueue", "Arn"]})) in allowed
+    assert ("sqs:SendMessage", str({"Fn::GetAtt": ["AlertDeadLetterQueue", "Arn"]})) in allowed
+    assert {a for a, _ in allowed} == {
+        "dynamodb:GetItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "sqs:ChangeMessageVisibility",
+        "sqs:SendMessage",
+        "ses:SendEmail",
+    }
+    assert publishers == {"PushFunction"}
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return action if isinstance(action, list) else [action]
 
 
 def test_table_has_ttl_and_the_sparse_index_the_sweep_reads():

@@ -44,7 +44,7 @@ class PushService:
                 continue
             run = AccountRun(self.parts, account_id, group, seconds_left, tally, self.parts.now())
             run_account(run)
-        settle(self.parts, messages, tally, seconds_left)
+        settle(self.parts, messages, tally)
         return tally
 
 

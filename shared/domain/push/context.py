@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.adapters.settings import SettingsRepository
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
-    from shared.domain.alerts import Alerts
+    from shared.domain.queued_alerts import QueuedAlerts
     from shared.domain.tokens import TokenManager
     from shared.domain.xero_session import XeroSession
     from shared.errors import Rejected
@@ -44,7 +44,7 @@ class PushParts:
     xero: XeroClient
     budget: CallBudget
     queue: InvoiceQueue
-    alerts: Alerts
+    alerts: QueuedAlerts
     max_receives: int = 8
     invoice_url: str = ""  # the platform's invoice page, with {invoice_id}; sent as the invoice's Url
     clock: Callable[[], float] = time.time

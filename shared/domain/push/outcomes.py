@@ -3,11 +3,10 @@ the owner told, the batch counted."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.adapters.sync_records import event_values
-from shared.domain.alerts import SyncFailure
+from shared.models.alerts import SyncFailedAlert, SyncFailure
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.errors import Rejected, StorageError, SyncError, XeroError
 from shared.models.events import ContactUpserted, Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
@@ -15,20 +14,17 @@ from shared.observability import logger
 
 if TYPE_CHECKING:
     from shared.domain.push.context import PushParts
+    from shared.models.records import InvoiceRecord
 
 NOT_PROCESSED = Outcome(Fate.RETRIED, "not_processed", "the message was not processed", 30)
-ALERT_MARGIN_SECONDS = 10
 
 
 def record_failure(parts: PushParts, event: Event, message: Message, failure: Rejected) -> None:
     """The failed sync record, and the alert the owner will receive (sent when the batch settles)."""
     now = parts.now()
     extra = {"updated_at": now.isoformat(), **event_values(message.body)}
-    number: str | None = None
-    subject: str
     if isinstance(event, PaymentRecorded):
-        subject = event.data.invoice_id
-        number = _invoice_number(parts, event.account_id, event.data.invoice_id)
+        invoice = _invoice(parts, event.account_id, event.data.invoice_id)
         parts.records.fail_payment(
             event.account_id,
             event.data.payment_id,
@@ -36,37 +32,52 @@ def record_failure(parts: PushParts, event: Event, message: Message, failure: Re
             now,
             {**extra, "invoice_id": event.data.invoice_id, "amount": str(event.data.amount)},
         )
-    elif isinstance(event, InvoiceUpserted | InvoiceVoided | InvoiceDeleted):
-        subject, number = event.data.invoice_id, event.data.number
-        parts.records.fail_invoice(
-            event.account_id, subject, event.data.version, failure, now, {**extra, "number": number}
+        message.failure = alert(
+            event.data.invoice_id,
+            invoice.number if invoice else None,
+            failure,
+            subject_kind="payment",
+            payment_id=event.data.payment_id,
+            amount=event.data.amount,
+            currency=invoice.currency if invoice else None,
         )
+    elif isinstance(event, InvoiceUpserted | InvoiceVoided | InvoiceDeleted):
+        parts.records.fail_invoice(
+            event.account_id,
+            event.data.invoice_id,
+            event.data.version,
+            failure,
+            now,
+            {**extra, "number": event.data.number},
+        )
+        message.failure = alert(event.data.invoice_id, event.data.number, failure)
     else:
         assert isinstance(event, ContactUpserted)
-        subject = f"contact {event.data.contact_id}"
-    message.failure = alert(subject, number, failure)
+        message.failure = alert(
+            "", None, failure, subject_kind="contact", contact_id=event.data.contact_id, contact_name=event.data.name
+        )
 
 
-def alert(subject: str, number: str | None, failure: Rejected) -> SyncFailure:
+def alert(invoice_id: str, number: str | None, failure: Rejected, **subject: Any) -> SyncFailure:
     return SyncFailure(
-        invoice_id=subject,
+        invoice_id=invoice_id,
         invoice_number=number,
         code=failure.code,
         message=failure.message,
         fix=failure.fix,
         xero_messages=tuple(failure.xero_messages),
+        **subject,
     )
 
 
-def _invoice_number(parts: PushParts, account_id: str, invoice_id: str) -> str | None:
+def _invoice(parts: PushParts, account_id: str, invoice_id: str) -> InvoiceRecord | None:
     try:
-        record = parts.records.invoice(account_id, invoice_id)
+        return parts.records.invoice(account_id, invoice_id)
     except StorageError:
         return None
-    return record.number if record else None
 
 
-def settle(parts: PushParts, messages: list[Message], tally: Tally, seconds_left: Callable[[], float]) -> None:
+def settle(parts: PushParts, messages: list[Message], tally: Tally) -> None:
     """Carry out each message's fate; a retry that used up its receives becomes a failure."""
     for message in messages:
         outcome = message.outcome or NOT_PROCESSED
@@ -77,21 +88,25 @@ def settle(parts: PushParts, messages: list[Message], tally: Tally, seconds_left
             _record_exhausted(parts, message, outcome)
         message.outcome = _act(parts, message, outcome)
         tally.count(message.outcome.fate)
-    deliver_alerts(parts, messages, seconds_left)
+    deliver_alerts(parts, messages)
 
 
-def deliver_alerts(parts: PushParts, messages: list[Message], seconds_left: Callable[[], float]) -> None:
-    """One email per failure, after the Xero work, and only while the invocation has time for it."""
-    for message in messages:
-        if message.failure is None or message.account_id is None:
-            continue
-        if seconds_left() < ALERT_MARGIN_SECONDS:
-            logger.warning("out of time for an alert email", extra={"account_id": message.account_id})
-            continue
-        try:
-            parts.alerts.sync_failed(message.account_id, message.failure, now=parts.now())
-        except SyncError:
-            logger.exception("could not send the sync-failed email", extra={"account_id": message.account_id})
+def deliver_alerts(parts: PushParts, messages: list[Message]) -> None:
+    """One email per failure, queued on the alert queue (ten to a call) after the Xero work: the alerts
+    function sends them, retrying while SES is down, so SES never holds up a batch."""
+    now = parts.now()
+    requests = [
+        SyncFailedAlert(account_id=m.account_id, occurred_at=now, failure=m.failure)
+        for m in messages
+        if m.failure is not None and m.account_id is not None
+    ]
+    if not requests:
+        return
+    try:
+        parts.alerts.publish(requests)
+    except SyncError:
+        # The failures are recorded and dead-lettered with their reasons; the emails are what is lost.
+        logger.exception("could not queue the sync-failed emails", extra={"count": len(requests)})
 
 
 def _act(parts: PushParts, message: Message, outcome: Outcome) -> Outcome:
