@@ -59,6 +59,7 @@ proof: venv
 
 schemas: venv
 	$(BIN)/python -m shared.models.events events/schema
+	$(BIN)/python -m shared.models.status_events events/schema/status
 
 build: venv
 	$(BIN)/sam build --template-file template.yaml
@@ -80,7 +81,8 @@ build-OAuthFunction: FUNCTION := oauth
 build-ManagementFunction: FUNCTION := management
 build-PushFunction: FUNCTION := push
 build-SweepFunction: FUNCTION := sweep
-build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction:
+build-SettingsPageFunction: FUNCTION := settings_page
+build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction build-SettingsPageFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/functions/$(FUNCTION)"
 	cp functions/__init__.py "$(ARTIFACTS_DIR)/functions/"
 	cp functions/$(FUNCTION)/*.py "$(ARTIFACTS_DIR)/functions/$(FUNCTION)/"
