@@ -11,13 +11,15 @@ An invoice is *claimed* before anything is sent to Xero: one conditional write t
 when the version is newer than the last one pushed and no other invocation holds a live claim. The
 claim records ``pending_version``; a claim found expired means an earlier attempt may have reached
 Xero, so the push looks in Xero before creating anything (``uncertain``). Failed records carry
-``failed_pk``/``failed_at``, which puts them in the sparse ``FailuresIndex``.
+``failed_pk``/``failed_at``, which puts them in the sparse ``FailuresIndex``. Completed and failed
+records carry ``activity_pk``/``activity_at`` (the account, and when), which puts them in the sparse
+``ActivityIndex`` the settings page reads its recent syncs from (:mod:`shared.adapters.activity`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -56,7 +58,13 @@ def failure_values(failure: Rejected, now: datetime, account_id: str) -> dict[st
         "failed_pk": account_pk(account_id),
         "failed_at": now.isoformat(),
         "updated_at": now.isoformat(),
+        **activity_values(account_id, now),
     }
+
+
+def activity_values(account_id: str, now: datetime) -> dict[str, Any]:
+    """What puts a record in the sparse ActivityIndex: the account's recent syncs, newest last."""
+    return {"activity_pk": account_pk(account_id), "activity_at": now.isoformat()}
 
 
 CLEARED_FAILURE = ("error_code", "error_message", "error_fix", "xero_messages", "failed_pk", "failed_at")
@@ -85,11 +93,18 @@ class SyncRecords:
             older=lambda old: int(old.get("last_version", 0)) >= version,
         )
 
-    def complete_invoice(self, account_id: str, invoice_id: str, version: int, values: dict[str, Any]) -> None:
+    def complete_invoice(
+        self, account_id: str, invoice_id: str, version: int, values: dict[str, Any], now: datetime | None = None
+    ) -> None:
         """Record a pushed version and release the claim (only if the claim is still ours)."""
         self._finish(
             self._key(account_id, f"INVOICE#{invoice_id}"),
-            {**values, "state": "synced", "last_version": version},
+            {
+                **values,
+                "state": "synced",
+                "last_version": version,
+                **activity_values(account_id, now or datetime.now(UTC)),
+            },
             version,
         )
 
