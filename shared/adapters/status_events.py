@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.errors import StorageError
-from shared.models.status_events import SOURCE
 from shared.observability import logger
 
 if TYPE_CHECKING:
     from shared.models.status_events import StatusEvent
 
+SOURCE = "xero-invoice-sync"  # as shared.models.status_events.SOURCE, without importing the models
 ENTRIES_PER_CALL = 10  # EventBridge's PutEvents limit
 ATTEMPTS = 2
 

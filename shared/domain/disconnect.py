@@ -19,7 +19,6 @@ from shared.domain.status import announce
 from shared.domain.tokens import TokenManager
 from shared.errors import SyncError
 from shared.models.connection import Connection, ConnectionStatus
-from shared.models.status_events import ConnectionDisconnected
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -66,6 +65,9 @@ class Disconnector:
             "connection disconnected",
             extra={"account_id": account_id, "revoked_at_xero": revoked, "problems": len(problems)},
         )
+        # Imported here, where a connection ends: the event models stay off every function's cold start.
+        from shared.models.status_events import ConnectionDisconnected  # noqa: PLC0415
+
         announce(
             self._status_events,
             ConnectionDisconnected(account_id=account_id, occurred_at=now, reason=reason, revoked_at_xero=revoked),

@@ -22,7 +22,6 @@ from shared.adapters.xero import XeroClient
 from shared.domain.status import announce
 from shared.errors import ConnectionUnavailable, TokenRefreshBusy, XeroAuthLost, XeroUnavailable
 from shared.models.connection import Connection, ConnectionStatus
-from shared.models.status_events import ConnectionNeedsReconnect
 from shared.models.xero import TokenSet
 from shared.observability import logger
 
@@ -139,6 +138,9 @@ class TokenManager:
                 account_id, ConnectionStatus.NEEDS_RECONNECT, reason=exc.message, now=now, owner=self._owner
             )
             if marked is not None:  # None: the lock was lost, whoever holds it now tells
+                # Imported here, on this rare path: the event models stay off every function's cold start.
+                from shared.models.status_events import ConnectionNeedsReconnect  # noqa: PLC0415
+
                 announce(
                     self._status_events,
                     ConnectionNeedsReconnect(account_id=account_id, occurred_at=now, reason=exc.message),

@@ -97,3 +97,9 @@ def test_without_a_bus_nothing_is_sent():
 
     assert not events.enabled
     assert client.calls == []
+
+
+def test_the_adapter_names_the_models_source():
+    from shared.adapters import status_events as adapter
+
+    assert adapter.SOURCE == SOURCE
