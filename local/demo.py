@@ -213,7 +213,9 @@ class Demo:
             raise Failed(f"GET /xero/settings answered {page.status_code}")
         sections = re.findall(r'<h2 id="[a-z-]+-title">(.*?)</h2>', page.text)
         status = re.search(r'<span class="badge [a-z]+">(.*?)</span>', page.text)
-        self.n.say(f"page (200): status {unescape(status.group(1)) if status else '?'}; sections: {', '.join(sections)}")
+        self.n.say(
+            f"page (200): status {unescape(status.group(1)) if status else '?'}; sections: {', '.join(sections)}"
+        )
 
     def publish_events(self) -> None:
         self.n.step("Publish the sample events to the invoice queue")

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from html import escape
 from urllib.parse import urlencode
 
-from shared.domain.management import PAYMENTS_HELP
 from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView, moment
 
 NOTICES = {
@@ -234,7 +233,7 @@ def _payment_account(view: PageView, ctx: PageContext) -> str:
     if not view.ready:
         return _section("payment-account", title, f"<p class=hint>{e(_not_ready(view))}</p>") if view.known else ""
     loaded = view.payment_accounts
-    help_text = f'<p class=hint id="payment-help">{e(loaded.value.help if loaded.value else PAYMENTS_HELP)}</p>'
+    help_text = f'<p class=hint id="payment-help">{e(loaded.value.help if loaded.value else _payments_help())}</p>'
     if loaded.value is None:
         return _section("payment-account", title, _problem(loaded) + help_text)
     accounts = loaded.value.accounts
@@ -262,6 +261,13 @@ def _payment_account(view: PageView, ctx: PageContext) -> str:
         intro="Only bank accounts and accounts with payments enabled are listed.",
         ctx=ctx,
     )
+
+
+def _payments_help() -> str:
+    # The management domain comes with the first request that reads Xero (shared.wiring), not at import.
+    from shared.domain.management import PAYMENTS_HELP  # noqa: PLC0415
+
+    return PAYMENTS_HELP
 
 
 def _sales_account(view: PageView, ctx: PageContext) -> str:
