@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv lint format typecheck validate unit test demo local bench proof build deploy clean schemas
+.PHONY: help venv lint format typecheck validate unit test demo local bench proof build deploy clean schemas screenshots chromium
 
 help:
 	@echo "make demo      run the whole integration locally (moto + Xero sandbox) and print what happened"
@@ -15,6 +15,7 @@ help:
 	@echo "make test      every check: ruff, mypy, sam validate --lint, pytest with coverage"
 	@echo "make bench     benchmarks: Xero calls, drain time, CPU, cold start, memory"
 	@echo "make proof     the reliability and security suite, full size"
+	@echo "make screenshots  the settings page, step by step, into docs/settings/ (headless Chromium)"
 	@echo "make build     sam build (arm64 layer with pinned dependencies)"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -42,8 +43,20 @@ validate: venv
 unit: venv
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck validate
+# The browser tests drive Debian's Chromium; installed here on a machine that lacks it (CI runs as root).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+chromium: $(CHROMIUM)
+
+test: lint typecheck validate $(CHROMIUM)
 	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term
+
+screenshots: venv $(CHROMIUM)
+	$(BIN)/python -m tests.browser.screenshots docs/settings
 
 demo: venv
 	$(BIN)/python -m local.demo
@@ -59,6 +72,7 @@ proof: venv
 
 schemas: venv
 	$(BIN)/python -m shared.models.events events/schema
+	$(BIN)/python -m shared.models.status_events events/schema/status
 
 build: venv
 	$(BIN)/sam build --template-file template.yaml
@@ -81,7 +95,8 @@ build-ManagementFunction: FUNCTION := management
 build-PushFunction: FUNCTION := push
 build-SweepFunction: FUNCTION := sweep
 build-AlertsFunction: FUNCTION := alerts
-build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction build-AlertsFunction:
+build-SettingsPageFunction: FUNCTION := settings_page
+build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction build-AlertsFunction build-SettingsPageFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/functions/$(FUNCTION)"
 	cp functions/__init__.py "$(ARTIFACTS_DIR)/functions/"
 	cp functions/$(FUNCTION)/*.py "$(ARTIFACTS_DIR)/functions/$(FUNCTION)/"

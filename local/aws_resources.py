@@ -1,4 +1,4 @@
-"""The template's data resources (table, key, secrets, queues, sender identity), created in any AWS
+"""The template's data resources (table, key, secrets, queues, event bus, sender identity), created in any AWS
 endpoint (moto's server locally) from ``template.yaml`` itself, and the functions' environment as the
 template's Globals define it.
 
@@ -54,6 +54,10 @@ class LocalResources:
     @property
     def alert_dead_letter_queue_url(self) -> str:
         return self.physical["AlertDeadLetterQueue"]
+
+    @property
+    def status_event_bus(self) -> str:
+        return self.physical["StatusEventBus"]
 
 
 def create_resources(
@@ -152,10 +156,20 @@ def _email_identity(logical: str, props: dict[str, Any], resolver: Resolver, out
     out.physical[logical] = identity
 
 
+def _event_bus(logical: str, props: dict[str, Any], resolver: Resolver, out: LocalResources, region: str) -> None:
+    name = str(resolver.resolve(props["Name"]))
+    arn = boto3.client("events", region_name=region).create_event_bus(Name=name)["EventBusArn"]
+    resolver.refs[logical] = name
+    resolver.attributes[(logical, "Arn")] = arn
+    resolver.attributes[(logical, "Name")] = name
+    out.physical[logical] = name
+
+
 _CREATORS = {
     "AWS::DynamoDB::Table": _table,
     "AWS::KMS::Key": _key,
     "AWS::SecretsManager::Secret": _secret,
     "AWS::SQS::Queue": _queue,
     "AWS::SES::EmailIdentity": _email_identity,
+    "AWS::Events::EventBus": _event_bus,
 }

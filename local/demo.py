@@ -103,6 +103,7 @@ class Demo:
             self.choose_payment_account,
             self.map_tax_rates,
             self.settings,
+            self.settings_page,
             self.publish_events,
             self.show_xero,
             self.show_dead_letters,
@@ -197,6 +198,24 @@ class Demo:
         body = {"sales_account_code": SALES_ACCOUNT_CODE, "alert_recipients": [ALERT_RECIPIENT]}
         self.call("PATCH", "/settings", body)
         self.n.say(f"sales account {SALES_ACCOUNT_CODE}; alerts to {ALERT_RECIPIENT}")
+
+    def settings_page(self) -> None:
+        self.n.step("The drop-in settings page, as the platform links to it")
+        link = self.stack.settings_link(ACCOUNT_ID)
+        self.n.say(f"signed settings link: {link.split('signature=')[0]}signature=…")
+        self.n.say("(make local serves it; type 'settings' there for a fresh link)")
+        with httpx.Client(timeout=30) as browser:
+            opened = browser.get(link)
+            if opened.status_code != 303:
+                raise Failed(f"GET /xero/settings/open answered {opened.status_code}")
+            page = browser.get(f"{self.stack.api_url}{opened.headers['location']}")
+        if page.status_code != 200:
+            raise Failed(f"GET /xero/settings answered {page.status_code}")
+        sections = re.findall(r'<h2 id="[a-z-]+-title">(.*?)</h2>', page.text)
+        status = re.search(r'<span class="badge [a-z]+">(.*?)</span>', page.text)
+        self.n.say(
+            f"page (200): status {unescape(status.group(1)) if status else '?'}; sections: {', '.join(sections)}"
+        )
 
     def publish_events(self) -> None:
         self.n.step("Publish the sample events to the invoice queue")

@@ -41,10 +41,11 @@ from local.moto_server import MotoServer
 from local.serving import LoopbackServer
 from local.sigv4 import Caller, SignedClient, SigV4Verifier
 from local.sqs_runner import EventSourceMapping, QueueDepth, SqsRunner
+from local.status_tap import StatusEvent, StatusTap
 from local.template import load_template
 from local.xero_sandbox import SandboxServer
 from shared import wiring
-from shared.connect_link import sign_connect_link
+from shared.connect_link import sign_connect_link, sign_settings_link
 from shared.observability import logger
 
 REGION = "us-east-1"
@@ -170,6 +171,7 @@ class LocalStack:
         self.runner: SqsRunner  # the push's
         self.alert_runner: SqsRunner  # the alerts function's
         self.mailbox: Mailbox
+        self.status_tap: StatusTap
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -215,6 +217,7 @@ class LocalStack:
         self._set_env(dict(self.environment))
         self._reset_wiring()
         self.mailbox = Mailbox(self.region)
+        self.status_tap = StatusTap(self.resources.status_event_bus, prefix=self.prefix, region=self.region)
         self._start_runner()
 
     def stop(self) -> None:
@@ -331,6 +334,10 @@ class LocalStack:
         return f"{self.api_url}/xero/callback"
 
     @property
+    def settings_url(self) -> str:
+        return f"{self.api_url}/xero/settings/open"
+
+    @property
     def management_url(self) -> str:
         return f"{self.api_url}/v1"
 
@@ -360,6 +367,10 @@ class LocalStack:
     def connect_link(self, account_id: str, ttl_seconds: int = 300) -> str:
         """A signed connect link for ``account_id``, as the platform gives its signed-in user."""
         return sign_connect_link(self.connect_url, self.connect_link_secret(), account_id, ttl_seconds)
+
+    def settings_link(self, account_id: str, ttl_seconds: int = 300) -> str:
+        """A signed link to the settings page for ``account_id``, as the platform gives its signed-in user."""
+        return sign_settings_link(self.settings_url, self.connect_link_secret(), account_id, ttl_seconds)
 
     def client(self) -> SignedClient:
         """A management API client signing with the local credentials (closed when the stack stops)."""
@@ -435,6 +446,10 @@ class LocalStack:
     def sent_mail(self, since: int | None = None) -> list[SentMail]:
         return self.mailbox.sent(since)
 
+    def status_events(self) -> list[StatusEvent]:
+        """The sync-status events sent to the stack's bus so far, as the platform receives them."""
+        return self.status_tap.events()
+
     # --- make local ------------------------------------------------------------------------------
 
     def describe(self) -> str:
@@ -445,6 +460,7 @@ class LocalStack:
         )
         secret_arn = self.environment["CONNECT_LINK_SECRET_ARN"]
         sample = self.connect_link("acct-demo", 900)
+        settings_sample = self.settings_link("acct-demo", 900)
         xero = (
             f"Xero sandbox     {self.sandbox_url}   (inspect: {self.sandbox_url}/_sandbox/)"
             if self.sandbox is not None
@@ -459,6 +475,10 @@ class LocalStack:
                 "  signature = HMAC-SHA256(connect-link secret, 'v1\\n<account_id>\\n<expires>'), hex;",
                 f"  the secret:    aws secretsmanager get-secret-value --secret-id {secret_arn}",
                 "  or in Python:  shared.connect_link.sign_connect_link(connect_url, secret, account_id)",
+                f"Settings page    {self.settings_url}?account_id=<id>&expires=<unix time>&signature=<hex>",
+                f"  e.g. (15 min)  {settings_sample}",
+                "  signature = HMAC-SHA256(the same secret, 'settings-v1\\n<account_id>\\n<expires>'), hex;",
+                "  a link opens one session; 'settings [account]' prints a fresh one",
                 f"Callback URL     {self.callback_url}",
                 f"Management API   {self.management_url}  (SigV4, service execute-api, region {self.region})",
                 f"  curl --aws-sigv4 'aws:amz:{self.region}:execute-api' "
@@ -473,8 +493,10 @@ class LocalStack:
                 f"  {env} \\",
                 f"    aws sqs send-message --queue-url {self.queue_url} --message-body file://events/messages/<file>.json",
                 "  or boto3.client('sqs').send_message(QueueUrl=..., MessageBody=...) with the same environment.",
+                f"Status events    bus {self.resources.status_event_bus} (source xero-invoice-sync)",
                 "Commands: 'sweep [YYYY-MM-DD]' runs the inactivity sweep, 'mail' lists sent emails,",
-                "          'dlq' lists dead letters, 'depth' shows the queue; Ctrl-C stops everything.",
+                "          'dlq' lists dead letters, 'depth' shows the queue, 'events' lists the sync-status",
+                "          events sent, 'settings [account]' prints a settings link; Ctrl-C stops everything.",
             ]
         )
 
@@ -503,7 +525,14 @@ class LocalStack:
         if words[0] == "depth":
             depth = self.runner.depth()
             return f"visible {depth.visible}, in flight {depth.in_flight}, delayed {depth.delayed}"
-        return f"unknown command {words[0]!r}: sweep [YYYY-MM-DD], mail, dlq, depth"
+        if words[0] == "events":
+            sent = self.status_events()
+            lines = [f"{len(sent)} sync-status event(s) sent"]
+            return "\n".join(lines + [f"- {e.detail_type}: {json.dumps(e.detail, sort_keys=True)}" for e in sent])
+        if words[0] == "settings":
+            account = words[1] if len(words) > 1 else "acct-demo"
+            return f"settings page for {account} (15 min, opens one session): {self.settings_link(account, 900)}"
+        return f"unknown command {words[0]!r}: sweep [YYYY-MM-DD], mail, dlq, depth, events, settings [account]"
 
 
 def _reason(message: dict[str, Any]) -> str:

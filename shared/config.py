@@ -39,6 +39,15 @@ def _invoice_url(value: str) -> str:
     return value
 
 
+def _origins(value: str) -> str:
+    origins = value.split()
+    for origin in origins:
+        scheme, _, rest = origin.partition("://")
+        if scheme not in ("https", "http") or not rest or "/" in rest or any(c in origin for c in ";,'\"*"):
+            raise ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+    return " ".join(origins)
+
+
 BaseUrl = Annotated[str, AfterValidator(_base_url)]
 
 
@@ -53,7 +62,9 @@ class Settings(BaseModel):
     table_name: str = Field(min_length=3)
     token_key_id: str = Field(min_length=1, description="KMS key that encrypts Xero tokens at rest")
     xero_app_secret_arn: str = Field(min_length=1, description='Secret holding {"client_id", "client_secret"}')
-    connect_link_secret_arn: str = Field(min_length=1, description="Secret the platform signs connect links with")
+    connect_link_secret_arn: str = Field(
+        min_length=1, description="Secret the platform signs connect and settings links with"
+    )
     queue_url: str = ""
     dead_letter_queue_url: str = ""
     alert_sender: str = ""
@@ -93,6 +104,14 @@ class Settings(BaseModel):
         default=False,
         description="Local stack and demo only: the sweep runs for its event's detail.now, not the schedule's time",
     )
+
+    # The drop-in settings page and the platform's sync-status events
+    status_event_bus_name: str = Field(default="", description="EventBridge bus of the sync-status events")
+    settings_frame_ancestors: Annotated[str, AfterValidator(_origins)] = Field(
+        default="", description="Origins allowed to embed the settings page in a frame (space-separated)"
+    )
+    settings_session_idle_seconds: int = Field(default=1800, ge=60, le=86400)
+    settings_session_max_seconds: int = Field(default=28800, ge=300, le=86400)
 
     queue_max_receives: int = Field(default=8, ge=1, description="The queue's maxReceiveCount")
     alert_queue_url: str = Field(default="", description="Alert emails waiting to be sent (AlertQueue)")

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from shared.adapters.alert_queue import AlertQueue
     from shared.adapters.mailer import Mailer
     from shared.adapters.queue import InvoiceQueue
+    from shared.adapters.status_events import StatusEvents
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
     from shared.adapters.xero_cache import XeroReadCache
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     from shared.domain.push import PushParts, PushService
     from shared.domain.queued_alerts import AlertDelivery, QueuedAlerts
     from shared.domain.requeue import Requeue
+    from shared.domain.settings_page import SettingsPage
     from shared.domain.sweep import Sweep
     from shared.domain.tokens import TokenManager
 
@@ -100,7 +102,13 @@ def xero() -> XeroClient:
 def token_manager() -> TokenManager:
     from shared.domain.tokens import TokenManager
 
-    return TokenManager(connections(), token_cipher(), xero(), refresh_margin=settings().token_refresh_margin_seconds)
+    return TokenManager(
+        connections(),
+        token_cipher(),
+        xero(),
+        refresh_margin=settings().token_refresh_margin_seconds,
+        status_events=status_events(),
+    )
 
 
 @cached
@@ -129,7 +137,15 @@ def account_settings() -> SettingsRepository:
 def disconnector() -> Disconnector:
     from shared.domain.disconnect import Disconnector
 
-    return Disconnector(connections(), token_manager(), xero())
+    return Disconnector(connections(), token_manager(), xero(), status_events())
+
+
+@cached
+def status_events() -> StatusEvents:
+    """The platform's sync-status events; the EventBridge client is built when the first one is sent."""
+    from shared.adapters.status_events import StatusEvents
+
+    return StatusEvents(settings().status_event_bus_name, client=lambda: aws_client("events"))
 
 
 # ---- alerts and the inactivity sweep ----------------------------------------------------------
@@ -297,3 +313,26 @@ def requeue() -> Requeue:
     from shared.domain.requeue import Requeue
 
     return Requeue(sync_records(), invoice_queue())
+
+
+@cached
+def settings_page() -> SettingsPage:
+    from shared.adapters.activity import ActivityLog
+    from shared.adapters.page_sessions import PageSessionStore
+    from shared.domain.settings_page import SessionPolicy, SettingsPage
+
+    s = settings()
+    client = aws_client("dynamodb")
+    return SettingsPage(
+        management=management(),
+        records=sync_records(),
+        activity=ActivityLog(client, s.table_name),
+        requeue=requeue(),
+        sessions=PageSessionStore(client, s.table_name),
+        link_secret=lambda: secrets().text(s.connect_link_secret_arn),
+        policy=SessionPolicy(
+            idle_seconds=s.settings_session_idle_seconds,
+            max_seconds=s.settings_session_max_seconds,
+            link_max_age_seconds=s.connect_link_max_age_seconds,
+        ),
+    )

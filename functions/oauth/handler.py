@@ -110,10 +110,19 @@ def _page(
     return Response(
         status,
         content_type=f"{content_types.TEXT_HTML}; charset=utf-8",
-        body=render_page(settings.brand_name, title, paragraphs),
+        body=render_page(settings.brand_name, title, paragraphs, link=_settings_link()),
         headers=SECURITY_HEADERS,
         cookies=clear,
     )
+
+
+def _settings_link() -> tuple[str, str] | None:
+    """Back to the settings page, for a user who came from it (its session cookie is in this browser)."""
+    cookies = app.current_event.resolved_cookies_field
+    if not any(cookies.get(name) for name in ("__Host-xero_settings", "xero_settings")):
+        return None
+    base = app.current_event.raw_path.rsplit("/", 1)[0]  # /xero/callback or /xero/connect: /xero
+    return ("Back to the Xero settings", f"{base}/settings")
 
 
 def _callback_url() -> str:

@@ -18,6 +18,9 @@ Every record names its organisation (``tenant_id``); a record of another organis
 the account syncs to now is claimed as if it were new (see :mod:`shared.models.records`). Event
 bodies are kept zlib-compressed (``last_event_z``) so that a large invoice still fits DynamoDB's
 400 KB item.
+Completed and failed records carry ``activity_pk``/``activity_at`` (the account, and when), which
+puts them in the sparse ``ActivityIndex`` the settings page reads its recent syncs from
+(:mod:`shared.adapters.activity`).
 """
 
 from __future__ import annotations
@@ -84,7 +87,13 @@ def failure_values(failure: Rejected, now: datetime, account_id: str) -> dict[st
         "failed_pk": account_pk(account_id),
         "failed_at": now.isoformat(),
         "updated_at": now.isoformat(),
+        **activity_values(account_id, now),
     }
+
+
+def activity_values(account_id: str, now: datetime) -> dict[str, Any]:
+    """What puts a record in the sparse ActivityIndex: the account's recent syncs, newest last."""
+    return {"activity_pk": account_pk(account_id), "activity_at": now.isoformat()}
 
 
 CLEARED_FAILURE = ("error_code", "error_message", "error_fix", "xero_messages", "failed_pk", "failed_at")
@@ -129,10 +138,6 @@ class SyncRecords:
             older=lambda record: record.belongs_to(tenant_id) and record.last_version >= version,
         )
 
-    def note_number(self, account_id: str, invoice_id: str, number: str) -> None:
-        """Remember a number about to be sent (an invoice renumbered after its claim was taken)."""
-        self._update(self._key(account_id, f"INVOICE#{invoice_id}"), {}, additions={"numbers_sent": {number}})
-
     def complete_invoice(
         self,
         account_id: str,
@@ -140,16 +145,15 @@ class SyncRecords:
         version: int,
         values: dict[str, Any],
         *,
+        now: datetime,
         mismatch: Rejected | None = None,
-        now: datetime | None = None,
     ) -> None:
         """Record a pushed version and release the claim (only if the claim is still ours). With
         ``mismatch``, Xero took the version but booked it otherwise than predicted: it is recorded as
         pushed (a retry updates that invoice) and failed, so the owner sees it."""
         if mismatch is None:
-            values = {**values, "state": "synced"}
+            values = {**values, "state": "synced", **activity_values(account_id, now)}
         else:
-            assert now is not None
             values = {**values, **failure_values(mismatch, now, account_id), "failed_version": version}
         self._finish(
             self._key(account_id, f"INVOICE#{invoice_id}"),

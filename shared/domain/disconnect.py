@@ -11,13 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from shared.adapters.connections import ConnectionRepository
 from shared.adapters.xero import XeroClient
+from shared.domain.status import announce
 from shared.domain.tokens import TokenManager
 from shared.errors import SyncError
 from shared.models.connection import Connection, ConnectionStatus
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.adapters.status_events import StatusEvents
 
 
 @dataclass(frozen=True)
@@ -30,10 +35,17 @@ class DisconnectOutcome:
 
 
 class Disconnector:
-    def __init__(self, connections: ConnectionRepository, tokens: TokenManager, xero: XeroClient) -> None:
+    def __init__(
+        self,
+        connections: ConnectionRepository,
+        tokens: TokenManager,
+        xero: XeroClient,
+        status_events: StatusEvents | None = None,
+    ) -> None:
         self._connections = connections
         self._tokens = tokens
         self._xero = xero
+        self._status_events = status_events
 
     def disconnect(self, account_id: str, *, reason: str, now: datetime) -> DisconnectOutcome:
         connection = self._connections.get(account_id)
@@ -52,6 +64,13 @@ class Disconnector:
         logger.info(
             "connection disconnected",
             extra={"account_id": account_id, "revoked_at_xero": revoked, "problems": len(problems)},
+        )
+        # Imported here, where a connection ends: the event models stay off every function's cold start.
+        from shared.models.status_events import ConnectionDisconnected  # noqa: PLC0415
+
+        announce(
+            self._status_events,
+            ConnectionDisconnected(account_id=account_id, occurred_at=now, reason=reason, revoked_at_xero=revoked),
         )
         return DisconnectOutcome(account_id, True, revoked, stored, problems)
 

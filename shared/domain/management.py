@@ -166,6 +166,16 @@ class ManagementService:
         chosen = PaymentAccount(account_id=found.account_id, code=found.code, name=found.name, type=found.type)
         return self._save(connection, settings.model_copy(update={"payment_account": chosen}))
 
+    def sales_accounts(self, account_id: str, *, refresh: bool = False) -> list[XeroAccount]:
+        """The accounts invoice lines can go to (``sales_account_code``): active, neither bank nor system."""
+        connection, tenant_id = self._organisation_of(account_id)
+        usable = [
+            a
+            for a in self._accounts(connection, tenant_id, fresh=refresh)
+            if a.active and a.code and a.type != "BANK" and not a.system_account
+        ]
+        return sorted(usable, key=lambda a: (a.type != "REVENUE", a.code or ""))
+
     # --- tax rates and mappings ----------------------------------------------------------------
 
     def tax_rates(self, account_id: str, *, refresh: bool = False) -> api.TaxRatesView:
@@ -246,9 +256,9 @@ class ManagementService:
 
     # --- disconnect ----------------------------------------------------------------------------
 
-    def disconnect(self, account_id: str) -> api.DisconnectView:
+    def disconnect(self, account_id: str, *, reason: str = DISCONNECT_REASON) -> api.DisconnectView:
         self._known(account_id)
-        outcome = self._disconnector.disconnect(account_id, reason=DISCONNECT_REASON, now=self._clock())
+        outcome = self._disconnector.disconnect(account_id, reason=reason, now=self._clock())
         status = outcome.connection.status if outcome.connection else ConnectionStatus.DISCONNECTED
         return api.DisconnectView(
             account_id=account_id,

@@ -14,14 +14,19 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from shared.adapters.connections import ConnectionRepository, EncryptedTokens
 from shared.adapters.kms import TokenCipher
 from shared.adapters.xero import XeroClient
+from shared.domain.status import announce
 from shared.errors import ConnectionUnavailable, TokenRefreshBusy, XeroAuthLost, XeroUnavailable
 from shared.models.connection import Connection, ConnectionStatus
 from shared.models.xero import TokenSet
 from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.adapters.status_events import StatusEvents
 
 ACCESS = "access_token"
 REFRESH = "refresh_token"
@@ -56,7 +61,9 @@ class TokenManager:
         poll_seconds: float = 0.1,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
+        status_events: StatusEvents | None = None,
     ) -> None:
+        self._status_events = status_events
         self._repo = repository
         self._cipher = cipher
         self._xero = xero
@@ -126,13 +133,18 @@ class TokenManager:
             tokens = self._call_refresh(refresh_token)
         except XeroAuthLost as exc:
             logger.warning("refresh token refused: connection needs reconnecting", extra={"account_id": account_id})
-            self._repo.mark_status(
-                account_id,
-                ConnectionStatus.NEEDS_RECONNECT,
-                reason=exc.message,
-                now=datetime.now(UTC),
-                owner=self._owner,
+            now = datetime.now(UTC)
+            marked = self._repo.mark_status(
+                account_id, ConnectionStatus.NEEDS_RECONNECT, reason=exc.message, now=now, owner=self._owner
             )
+            if marked is not None:  # None: the lock was lost, whoever holds it now tells
+                # Imported here, on this rare path: the event models stay off every function's cold start.
+                from shared.models.status_events import ConnectionNeedsReconnect  # noqa: PLC0415
+
+                announce(
+                    self._status_events,
+                    ConnectionNeedsReconnect(account_id=account_id, occurred_at=now, reason=exc.message),
+                )
             raise
         except XeroUnavailable:
             self._repo.release_lock(account_id, owner=self._owner, unanswered_at=int(self._clock()))

@@ -28,12 +28,14 @@ def test_the_demo_runs_the_whole_integration_and_shows_what_a_user_sees(aws, san
     assert "chosen: 090 Business Bank Account" in out
     assert "mapped 'gst-15' → OUTPUT2" in out
     assert "mapped 'zero' → ZERORATED" in out
+    assert "signed settings link: http://" in out
+    assert "page (200): status Connected; sections: Connection, Organisation, Payment account" in out
     assert "published 09-invoice-unmapped-tax.json" in out
     assert "queue drained" in out
     # What landed in Xero: the right totals, to the cent, and the payments that made one PAID.
     assert "INV-5001  PAID  total 194.93  due 0.0" in out
     assert "INV-5002  AUTHORISED  total 252.5  due 252.5" in out
-    assert "INV-5004" not in out.split("8. What landed")[1].split("9. Dead-letter queue")[0]
+    assert "INV-5004" not in out.split("9. What landed")[1].split("10. Dead-letter queue")[0]
     assert "payments (2):" in out
     assert "Kauri Paper Supplies  #sup-2001" in out  # suppliers are pushed too
     # The one failure: on the DLQ with its reason, listed by the API with its fix, and emailed once.

@@ -24,7 +24,7 @@ def test_a_claim_admits_only_newer_versions_and_one_holder(resources: LocalResou
     assert first.kind == "claimed"
     assert not first.uncertain
     assert store.claim_invoice("a", "inv-1", 3, NOW, tenant_id="t").kind == "busy"
-    store.complete_invoice("a", "inv-1", 2, {"xero_invoice_id": "x-1", "xero_status": "DRAFT"})
+    store.complete_invoice("a", "inv-1", 2, {"xero_invoice_id": "x-1", "xero_status": "DRAFT"}, now=NOW)
     assert store.claim_invoice("a", "inv-1", 2, NOW, tenant_id="t").kind == "older"
     assert store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t").kind == "older"
     newer = store.claim_invoice("a", "inv-1", 3, NOW, tenant_id="t")
@@ -47,7 +47,7 @@ def test_a_failure_is_listed_and_cleared_by_a_later_success(resources: LocalReso
     assert [f["error_code"] for f in store.failures("a")] == ["unmapped_tax"]
     # The failed version can be tried again (the retry route), and success clears the failure.
     assert store.claim_invoice("a", "inv-1", 1, NOW, tenant_id="t").kind == "claimed"
-    store.complete_invoice("a", "inv-1", 1, {"xero_invoice_id": "x"})
+    store.complete_invoice("a", "inv-1", 1, {"xero_invoice_id": "x"}, now=NOW)
     assert store.failures("a") == []
 
 

@@ -25,11 +25,14 @@ def test_the_quick_benchmark_run_prints_every_figure():
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if re.match(r"^(cold-start|wiring|memory)\s", line)]
     figures = {re.split(r"\s{2,}", row)[1] for row in rows}
-    for name in ("bare Powertools handler", "oauth", "management", "push", "sweep"):
+    for name in ("bare Powertools handler", "oauth", "management", "push", "sweep", "settings page"):
         assert f"import {name} (median)" in figures
+    assert "import floor (Powertools + boto3 + httpx + pydantic) (median)" in figures
+    for name in ("oauth", "management", "push", "sweep", "settings page"):
+        assert f"{name} / floor" in figures
     assert "first boto3 client (dynamodb) (median)" in figures
     assert "tracemalloc peak, 100 messages" in figures
-    assert all(re.search(r"\s\d[\d,]*\.\d+\s+(ms|MiB)\b", row) for row in rows), "every figure is a number"
+    assert all(re.search(r"\s\d[\d,]*\.\d+\s+(ms|MiB|x)\b", row) for row in rows), "every figure is a number"
     assert "the push against a local stack" in done.stdout, "the memory figure says what it measured"
     assert "not measured yet" not in done.stdout, "every planned figure is measured"
     push_rows = [line for line in done.stdout.splitlines() if line.startswith("push ")]

@@ -59,3 +59,20 @@ def test_refusals_say_why(account, expires, signature, why):
 def test_signing_refuses_an_invalid_account_id():
     with pytest.raises(ConnectLinkError):
         sign_connect_link("https://x/xero/connect", SECRET, "has spaces")
+
+
+def test_a_settings_link_verifies_as_a_settings_link_only():
+    from shared.connect_link import settings_signature, sign_settings_link, verify_settings_link
+
+    url = sign_settings_link("https://api.example.com/xero/settings/open", SECRET, "acct_42", ttl_seconds=120)
+    query = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    now = int(query["expires"]) - 120
+
+    assert verify_settings_link(SECRET, "acct_42", query["expires"], query["signature"], now=now, max_age=900)
+    # The purpose is signed: a settings link never starts consent, and a connect link never opens settings.
+    with pytest.raises(ConnectLinkError, match="connect link's signature does not match"):
+        verify("acct_42", query["expires"], query["signature"])
+    connect = connect_signature(SECRET, "acct_42", NOW + 300)
+    with pytest.raises(ConnectLinkError, match="settings link's signature does not match"):
+        verify_settings_link(SECRET, "acct_42", str(NOW + 300), connect, now=NOW, max_age=900)
+    assert settings_signature(SECRET, "acct_42", NOW + 300) != connect

@@ -16,7 +16,14 @@ FUNCTIONS = {name: r for name, r in RESOURCES.items() if r["Type"] == "AWS::Serv
 def test_every_part_of_the_service_is_declared():
     types = {r["Type"] for r in RESOURCES.values()}
 
-    assert set(FUNCTIONS) == {"OAuthFunction", "ManagementFunction", "PushFunction", "SweepFunction", "AlertsFunction"}
+    assert set(FUNCTIONS) == {
+        "OAuthFunction",
+        "ManagementFunction",
+        "PushFunction",
+        "SweepFunction",
+        "AlertsFunction",
+        "SettingsPageFunction",
+    }
     assert {
         "AWS::Serverless::HttpApi",
         "AWS::DynamoDB::Table",
@@ -24,8 +31,17 @@ def test_every_part_of_the_service_is_declared():
         "AWS::SecretsManager::Secret",
         "AWS::SQS::Queue",
         "AWS::SES::EmailIdentity",
+        "AWS::Events::EventBus",
     } <= types
-    assert {"ConnectUrl", "CallbackUrl", "QueueUrl", "ApiUrl", "AlertQueueUrl"} <= set(TEMPLATE["Outputs"])
+    assert {
+        "ConnectUrl",
+        "CallbackUrl",
+        "QueueUrl",
+        "ApiUrl",
+        "AlertQueueUrl",
+        "SettingsUrl",
+        "StatusEventBusName",
+    } <= set(TEMPLATE["Outputs"])
 
 
 def test_runtime_is_python313_on_arm64():
@@ -101,6 +117,41 @@ def test_table_has_ttl_and_the_sparse_index_the_sweep_reads():
     assert [k["AttributeName"] for k in indexes["SweepIndex"]["KeySchema"]] == ["sweep_pk", "sweep_due_on"]
 
 
+def test_the_activity_index_projects_what_the_settings_page_shows():
+    from shared.adapters.activity import PROJECTED
+
+    index = next(
+        i for i in RESOURCES["Table"]["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == "ActivityIndex"
+    )
+
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["activity_pk", "activity_at"]
+    assert index["Projection"] == {"ProjectionType": "INCLUDE", "NonKeyAttributes": list(PROJECTED)}
+
+
+def test_the_settings_page_routes_are_public_and_every_function_sending_status_events_may():
+    page = FUNCTIONS["SettingsPageFunction"]["Properties"]["Events"]
+    senders = {
+        name
+        for name, function in FUNCTIONS.items()
+        for s in _statements(function)
+        if s["Action"] == "events:PutEvents" and s["Resource"] == {"Fn::GetAtt": ["StatusEventBus", "Arn"]}
+    }
+
+    assert {e["Properties"]["Path"] for e in page.values()} == {
+        "/xero/settings/open",
+        "/xero/settings",
+        "/xero/settings/activity",
+        "/xero/settings/assets/{name}",
+        "/xero/settings/{action}",
+    }
+    assert all("Auth" not in e["Properties"] for e in page.values())  # the signed link and the session guard them
+    # Disconnects (management, sweep, page) and lost grants (any token refresh, the push's too).
+    assert senders == {"ManagementFunction", "SweepFunction", "PushFunction", "SettingsPageFunction"}
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["STATUS_EVENT_BUS_NAME"] == {
+        "Ref": "StatusEventBus"
+    }
+
+
 def test_management_routes_require_iam_and_oauth_routes_are_public():
     management = FUNCTIONS["ManagementFunction"]["Properties"]["Events"]
     oauth = FUNCTIONS["OAuthFunction"]["Properties"]["Events"]
@@ -124,7 +175,7 @@ def test_iam_names_its_resources(name):
                 assert statement["Condition"]["StringEquals"]["ses:FromAddress"] == {"Ref": "AlertSenderEmail"}
 
 
-def test_only_the_oauth_function_reads_the_connect_link_secret():
+def test_only_the_oauth_and_settings_page_functions_read_the_link_secret():
     readers = {
         name
         for name, function in FUNCTIONS.items()
@@ -132,4 +183,4 @@ def test_only_the_oauth_function_reads_the_connect_link_secret():
         if {"Ref": "ConnectLinkSecret"} in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])
     }
 
-    assert readers == {"OAuthFunction"}
+    assert readers == {"OAuthFunction", "SettingsPageFunction"}

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.sync_records import event_values
-from shared.models.alerts import SyncFailedAlert, SyncFailure
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.errors import Rejected, StorageError, SyncError, XeroError
+from shared.models.alerts import SyncFailedAlert, SyncFailure
 from shared.models.events import ContactUpserted, Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
 from shared.observability import logger
 

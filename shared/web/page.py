@@ -1,0 +1,476 @@
+"""The settings page as HTML: server-rendered, every value escaped, working without JavaScript.
+
+Each section is one function of the :class:`~shared.domain.settings_page.PageView`. Nothing here
+reads a request or a table; :mod:`shared.web.app` hands in the view and the page's context (its
+base path, the session's CSRF token, a notice or an error), and gets a string back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+from urllib.parse import urlencode
+
+from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView, moment
+
+NOTICES = {
+    "organisation": "Organisation chosen.",
+    "payment_account": "Payment account saved.",
+    "sales_account": "Sales account saved.",
+    "default_tax": "Default tax rate saved.",
+    "tax_mapped": "Tax mapping saved.",
+    "tax_unmapped": "Tax mapping removed.",
+    "alerts": "Alert recipients saved.",
+    "retry": "The invoice was sent to the queue again. Sync activity below updates when it has synced.",
+    "disconnected": "Xero is disconnected. Your settings are kept for when you connect again.",
+}
+# Where each notice shows: in the section the form was in (the redirect scrolls there).
+NOTICE_SECTIONS = {
+    "organisation": "organisation",
+    "payment_account": "payment-account",
+    "sales_account": "sales-account",
+    "default_tax": "tax",
+    "tax_mapped": "tax",
+    "tax_unmapped": "tax",
+    "alerts": "alerts",
+    "retry": "activity",
+    "disconnected": "connection",
+}
+STATES = {
+    "connected": ("Connected", "ok"),
+    "needs_reconnect": ("Needs reconnecting", "warn"),
+    "disconnected": ("Disconnected", "off"),
+    "not_connected": ("Not connected", "off"),
+}
+
+
+@dataclass(frozen=True)
+class PageContext:
+    brand: str
+    base: str  # the page's path, e.g. /xero/settings
+    csrf_token: str
+    asset_version: str
+    notice: str | None = None
+    error: str | None = None
+    confirm_disconnect: bool = False
+    watch: str | None = None
+    since: str | None = None
+
+
+def e(value: object) -> str:
+    """Escaped for HTML text and quoted attribute values alike."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def render_page(view: PageView, ctx: PageContext) -> str:
+    sections = [
+        _connection(view, ctx),
+        _organisation(view, ctx),
+        _payment_account(view, ctx),
+        _sales_account(view, ctx),
+        _tax(view, ctx),
+        # Product (item) and tracking-category mappings go here, as their own sections, once the
+        # push maps items and tracking; the page has nothing to show for them until then.
+        _alerts(view, ctx),
+        activity_section(view.activity, ctx) if view.activity else "",
+        _disconnect(view, ctx),
+    ]
+    banner = ""
+    if ctx.error:
+        banner = f'<div class="banner error" role="alert" id="problem"><p>{e(ctx.error)}</p></div>'
+    return _document(
+        ctx,
+        "Xero settings",
+        f'<header class="top"><p class="brand">{e(ctx.brand)}</p><h1>Xero integration</h1>'
+        f"<p class=lead>Invoices, contacts and payments go one way, from {e(ctx.brand)} to Xero.</p></header>"
+        f"{banner}{''.join(s for s in sections if s)}"
+        f'<footer><form method=post action="{e(ctx.base)}/sign-out">{_csrf(ctx)}'
+        '<button class="link" type=submit>Sign out of these settings</button></form></footer>',
+    )
+
+
+def render_message(brand: str, title: str, text: str, *, asset_version: str, base: str, link: str = "") -> str:
+    """A page with one message: a refused link, an ended session."""
+    ctx = PageContext(brand=brand, base=base, csrf_token="", asset_version=asset_version)
+    back = f'<p><a href="{e(link)}">Back to {e(brand)}</a></p>' if link else ""
+    body = f'<header class="top"><p class="brand">{e(brand)}</p><h1>{e(title)}</h1></header>'
+    return _document(ctx, title, f'{body}<section class="card"><p>{e(text)}</p>{back}</section>')
+
+
+def _document(ctx: PageContext, title: str, main: str) -> str:
+    version = e(ctx.asset_version)
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        '<meta name=viewport content="width=device-width,initial-scale=1">'
+        '<meta name=referrer content="no-referrer">'
+        f"<title>{e(title)} · {e(ctx.brand)}</title>"
+        f'<link rel=stylesheet href="{e(ctx.base)}/assets/settings.css?v={version}">'
+        f'<script src="{e(ctx.base)}/assets/settings.js?v={version}" defer></script>'
+        '</head><body><a class="skip" href="#main">Skip to the settings</a>'
+        f'<main id="main" tabindex="-1">{main}</main></body></html>'
+    )
+
+
+def _csrf(ctx: PageContext) -> str:
+    return f'<input type=hidden name=csrf_token value="{e(ctx.csrf_token)}">'
+
+
+def _form(ctx: PageContext, action: str, inner: str, *, target: str = "", cls: str = "") -> str:
+    extra = f' target="{e(target)}"' if target else ""
+    extra += f' class="{e(cls)}"' if cls else ""
+    return f'<form method=post action="{e(ctx.base)}/{e(action)}"{extra}>{_csrf(ctx)}{inner}</form>'
+
+
+def notice(ctx: PageContext, key: str) -> str:
+    """The confirmation of the form just sent, in the section it belongs to."""
+    if ctx.notice not in NOTICES or NOTICE_SECTIONS.get(ctx.notice) != key:
+        return ""
+    return f'<div class="banner ok" role="status"><p>{e(NOTICES[ctx.notice])}</p></div>'
+
+
+def _section(key: str, title: str, body: str, *, intro: str = "", ctx: PageContext | None = None) -> str:
+    lead = f"<p class=hint>{e(intro)}</p>" if intro else ""
+    done = notice(ctx, key) if ctx is not None else ""
+    return (
+        f'<section class="card" id="{e(key)}" aria-labelledby="{e(key)}-title">'
+        f'<h2 id="{e(key)}-title">{e(title)}</h2>{done}{lead}{body}</section>'
+    )
+
+
+def _problem(loaded: Loaded[object]) -> str:
+    return f'<p class="problem" role="alert">{e(loaded.problem)}</p>' if loaded.problem else ""
+
+
+def _option(value: str, label: str, *, selected: bool) -> str:
+    return f'<option value="{e(value)}"{" selected" if selected else ""}>{e(label)}</option>'
+
+
+def _when(value: str | None) -> str:
+    at = moment(value)
+    if at is None:
+        return e(value or "")
+    return f'<time datetime="{e(at.isoformat())}">{e(at.strftime("%d %b %Y, %H:%M UTC"))}</time>'
+
+
+# --- sections ---------------------------------------------------------------------------------
+
+
+def _connection(view: PageView, ctx: PageContext) -> str:
+    c = view.connection
+    label, tone = STATES[c.status]
+    rows = [f'<dt>Status</dt><dd><span class="badge {tone}">{e(label)}</span></dd>']
+    if c.status_reason and c.status != "connected":
+        rows.append(f"<dt>Why</dt><dd>{e(c.status_reason)}</dd>")
+    if c.organisation:
+        rows.append(f"<dt>Organisation</dt><dd>{e(c.organisation.name)}</dd>")
+    if c.connected_email:
+        rows.append(f"<dt>Connected by</dt><dd>{e(c.connected_email)}</dd>")
+    if c.last_activity_at:
+        rows.append(f"<dt>Last activity</dt><dd>{_when(c.last_activity_at.isoformat())}</dd>")
+    if c.disconnect_on:
+        rows.append(
+            f"<dt>Stays connected</dt><dd>until {e(c.disconnect_on.isoformat())} if nothing syncs;"
+            " each sync moves this date later</dd>"
+        )
+    button = {
+        "connected": "Reconnect to Xero",
+        "needs_reconnect": "Reconnect to Xero",
+        "disconnected": "Connect to Xero again",
+        "not_connected": "Connect to Xero",
+    }[c.status]
+    primary = "" if c.status == "connected" else " primary"
+    why = (
+        "Reconnecting asks Xero's consent again, for example to grant another organisation."
+        if c.status == "connected"
+        else "You sign in at Xero and choose the organisations to share; you come back here afterwards."
+    )
+    action = _form(
+        ctx,
+        "connect",
+        f'<button class="button{primary}" type=submit>{e(button)}</button><p class=hint>{e(why)}</p>',
+        target="_top",
+    )
+    return _section("connection", "Connection", f'<dl class="facts">{"".join(rows)}</dl>{action}', ctx=ctx)
+
+
+def _organisation(view: PageView, ctx: PageContext) -> str:
+    c = view.connection
+    if not c.organisations:
+        return ""
+    if not view.connected:
+        names = ", ".join(o.name for o in c.organisations)
+        return _section("organisation", "Organisation", f"<p>{e(names)}</p><p class=hint>Reconnect to change it.</p>")
+    radios = "".join(
+        f'<div class="choice"><input type=radio name=tenant_id id="org-{i}" value="{e(o.tenant_id)}"'
+        f'{" checked" if o.chosen else ""} required><label for="org-{i}">{e(o.name)}</label></div>'
+        for i, o in enumerate(c.organisations)
+    )
+    warning = (
+        "Choosing another organisation clears the payment account, sales account and tax mappings,"
+        " which belong to the organisation they were chosen in."
+        if c.organisation
+        else "Choose the organisation your invoices go to. Until you do, events wait and nothing is lost."
+    )
+    body = _form(
+        ctx,
+        "organisation",
+        f'<fieldset><legend>Invoices go to</legend>{radios}</fieldset><p class=hint id="org-hint">{e(warning)}</p>'
+        '<button class="button primary" type=submit aria-describedby="org-hint">Use this organisation</button>',
+    )
+    return _section("organisation", "Organisation", body, ctx=ctx)
+
+
+def _not_ready(view: PageView) -> str:
+    if not view.known:
+        return "Connect Xero first."
+    if not view.connected:
+        return "Reconnect Xero to change this."
+    return "Choose the organisation first."
+
+
+def _payment_account(view: PageView, ctx: PageContext) -> str:
+    title = "Payment account"
+    if not view.ready:
+        return _section("payment-account", title, f"<p class=hint>{e(_not_ready(view))}</p>") if view.known else ""
+    loaded = view.payment_accounts
+    help_text = f'<p class=hint id="payment-help">{e(loaded.value.help if loaded.value else _payments_help())}</p>'
+    if loaded.value is None:
+        return _section("payment-account", title, _problem(loaded) + help_text)
+    accounts = loaded.value.accounts
+    if not accounts:
+        return _section(
+            "payment-account", title, "<p>This organisation has no account that can receive payments.</p>" + help_text
+        )
+    chosen = loaded.value.chosen_account_id
+    options = "" if chosen else _option("", "Choose an account", selected=True)
+    for a in accounts:
+        kind = "bank account" if a.type == "BANK" else "payments enabled"
+        label = f"{a.code} · {a.name} ({kind})" if a.code else f"{a.name} ({kind})"
+        options += _option(a.xero_account_id, label, selected=a.chosen)
+    body = _form(
+        ctx,
+        "payment-account",
+        '<label for="payment-account-id">Payments are recorded in</label>'
+        f'<select id="payment-account-id" name=account_id required aria-describedby="payment-help">{options}</select>'
+        f'{help_text}<button class="button primary" type=submit>Save payment account</button>',
+    )
+    return _section(
+        "payment-account",
+        title,
+        body,
+        intro="Only bank accounts and accounts with payments enabled are listed.",
+        ctx=ctx,
+    )
+
+
+def _payments_help() -> str:
+    # The management domain comes with the first request that reads Xero (shared.wiring), not at import.
+    from shared.domain.management import PAYMENTS_HELP  # noqa: PLC0415
+
+    return PAYMENTS_HELP
+
+
+def _sales_account(view: PageView, ctx: PageContext) -> str:
+    if not view.ready:
+        return ""
+    loaded = view.sales_accounts
+    if loaded.value is None:
+        return _section("sales-account", "Sales account", _problem(loaded))
+    current = view.settings.value.sales_account_code if view.settings.value else None
+    options = _option("", "Choose an account", selected=current is None)
+    options += "".join(_option(a.code or "", f"{a.code} · {a.name}", selected=a.code == current) for a in loaded.value)
+    body = _form(
+        ctx,
+        "sales-account",
+        '<label for="sales-account-code">Invoice lines are recorded in</label>'
+        f'<select id="sales-account-code" name=code aria-describedby="sales-hint">{options}</select>'
+        '<p class=hint id="sales-hint">Used for every line that does not name its own account.</p>'
+        '<button class="button" type=submit>Save sales account</button>',
+    )
+    return _section("sales-account", "Sales account", body, ctx=ctx)
+
+
+def _tax(view: PageView, ctx: PageContext) -> str:
+    if not view.known:
+        return ""
+    mappings = view.tax_mappings.value
+    rows = ""
+    for m in mappings.mappings if mappings else []:
+        remove = _form(
+            ctx,
+            "tax-unmap",
+            f'<input type=hidden name=platform_tax_id value="{e(m.platform_tax_id)}">'
+            f'<button class="button small" type=submit aria-label="Remove the mapping of {e(m.platform_tax_id)}">'
+            "Remove</button>",
+            cls="inline",
+        )
+        rows += (
+            f"<tr><th scope=row>{e(m.platform_tax_id)}</th><td>{e(m.tax_name or m.tax_type)}</td><td>{remove}</td></tr>"
+        )
+    table = (
+        '<table class="mappings"><caption>Your tax rates and the Xero tax rates they become</caption>'
+        f"<thead><tr><th scope=col>{e(ctx.brand)} tax id</th><th scope=col>Xero tax rate</th>"
+        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>No tax rate is mapped yet: invoices with taxed lines fail until their tax id is mapped.</p>"
+    )
+    body = _problem(view.tax_mappings) + table
+    rates = view.tax_rates.value
+    if not view.ready:
+        body += f"<p class=hint>{e(_not_ready(view))}</p>"
+    elif rates is None:
+        body += _problem(view.tax_rates)
+    else:
+        choices = _option("", "Choose a Xero tax rate", selected=True) + "".join(
+            _option(r.tax_type, _rate_label(r.name, r.display_tax_rate), selected=False) for r in rates.tax_rates
+        )
+        body += _form(
+            ctx,
+            "tax-map",
+            '<div class="row"><div><label for="platform-tax-id">Tax id</label>'
+            '<input id="platform-tax-id" name=platform_tax_id required maxlength=128 autocomplete=off'
+            ' aria-describedby="tax-id-hint" spellcheck=false>'
+            '<p class=hint id="tax-id-hint">As your invoices name it, e.g. gst-15.</p></div>'
+            '<div><label for="tax-type">Xero tax rate</label>'
+            f'<select id="tax-type" name=tax_type required>{choices}</select></div></div>'
+            '<button class="button primary" type=submit>Save mapping</button>',
+            cls="stack",
+        )
+        default = view.tax_mappings.value.default_tax_type if view.tax_mappings.value else None
+        defaults = _option("", "None: such lines fail", selected=default is None) + "".join(
+            _option(r.tax_type, _rate_label(r.name, r.display_tax_rate), selected=r.tax_type == default)
+            for r in rates.tax_rates
+        )
+        body += _form(
+            ctx,
+            "default-tax",
+            '<label for="default-tax-type">Lines without a tax id</label>'
+            f'<select id="default-tax-type" name=tax_type>{defaults}</select>'
+            '<button class="button" type=submit>Save default</button>',
+            cls="stack",
+        )
+    return _section(
+        "tax", "Tax rates", body, intro="Only Xero tax rates that are active and apply to sales can be chosen.", ctx=ctx
+    )
+
+
+def _rate_label(name: str, rate: float | None) -> str:
+    return f"{name} ({rate:g}%)" if rate is not None else name
+
+
+def _alerts(view: PageView, ctx: PageContext) -> str:
+    settings = view.settings.value
+    if settings is None:
+        return _section("alerts", "Alert emails", _problem(view.settings)) if view.settings.problem else ""
+    effective = ", ".join(settings.effective_alert_recipients) or "nobody (no address is known)"
+    body = _form(
+        ctx,
+        "alerts",
+        '<label for="alert-recipients">Send alerts to</label>'
+        '<textarea id="alert-recipients" name=recipients rows=3 aria-describedby="alerts-hint" autocomplete=email'
+        f" spellcheck=false>{e(chr(10).join(settings.alert_recipients))}</textarea>"
+        '<p class=hint id="alerts-hint">One address per line, at most 10. Left empty, alerts go to the Xero user'
+        f" who connected. Alerts now go to: {e(effective)}.</p>"
+        '<button class="button" type=submit>Save recipients</button>',
+    )
+    return _section(
+        "alerts",
+        "Alert emails",
+        body,
+        intro="Emails when an invoice fails to sync or Xero needs reconnecting.",
+        ctx=ctx,
+    )
+
+
+def activity_section(activity: Activity, ctx: PageContext) -> str:
+    """Sync activity: the backlog, the failures to fix (with Retry), the latest syncs."""
+    attrs = ""
+    if activity.watching:
+        query = urlencode({"watch": activity.watching, "since": ctx.since or ""})
+        attrs = f' data-refresh="{e(ctx.base)}/activity?{e(query)}" aria-busy="true"'
+    backlog = activity.backlog
+    if backlog is None:
+        waiting = "<p>No backlog figure yet: events waiting for Xero are not counted per account yet.</p>"
+    else:
+        by = f", expected in Xero by {_when(backlog.drains_by.isoformat())}" if backlog.drains_by else ""
+        waiting = f"<p>{backlog.waiting} event(s) waiting for Xero{by}.</p>"
+    failures = activity.failures.value
+    if failures is None:
+        failed = _problem(activity.failures)
+    elif failures:
+        failed = '<ul class="rows" aria-label="Sync failures">' + "".join(_failure(f, ctx) for f in failures) + "</ul>"
+    else:
+        failed = "<p>Nothing needs attention.</p>"
+    recent = activity.recent.value
+    if recent is None:
+        synced = _problem(activity.recent)
+    elif recent:
+        synced = '<ul class="rows compact">' + "".join(_recent(r) for r in recent) + "</ul>"
+    else:
+        synced = "<p>Nothing has synced yet.</p>"
+    return (
+        f'<section class="card" id="activity" aria-labelledby="activity-title" aria-live="polite"{attrs}>'
+        f'<h2 id="activity-title">Sync activity</h2>{notice(ctx, "activity")}'
+        f"<h3>Waiting</h3>{waiting}<h3>Needs attention</h3>{failed}<h3>Recent syncs</h3>{synced}</section>"
+    )
+
+
+def _failure(f: FailureRow, ctx: PageContext) -> str:
+    what = (
+        f"Payment {f.payment_id} of invoice {f.number or f.invoice_id}"
+        if f.payment_id
+        else (f"Invoice {f.number or f.invoice_id}")
+    )
+    xero = "".join(f"<li>{e(m)}</li>" for m in f.xero_messages)
+    xero_list = f'<ul class="xero" aria-label="What Xero said">{xero}</ul>' if xero else ""
+    retry = _form(
+        ctx,
+        "retry",
+        f'<input type=hidden name=invoice_id value="{e(f.invoice_id)}">'
+        f'<button class="button small primary" type=submit aria-label="Retry {e(what)}">Retry</button>',
+        cls="inline",
+    )
+    return (
+        f'<li class="failure"><div class="what"><strong>{e(what)}</strong>'
+        f'<span class="badge warn">Failed</span> <span class="meta">{_when(f.failed_at)}</span></div>'
+        f'<p>{e(f.message)}</p>{xero_list}<p class="fix"><strong>Fix:</strong> {e(f.fix)}</p>'
+        f'<p class="hint">After fixing it, retry: the invoice is sent again.</p>{retry}</li>'
+    )
+
+
+def _recent(r: ActivityRow) -> str:
+    what = f"Payment {r.payment_id} of {r.number or r.invoice_id}" if r.payment_id else r.number or r.invoice_id
+    if r.state == "synced":
+        badge = '<span class="badge ok">Synced</span>'
+        detail = " · ".join(x for x in (r.xero_status or "", f"{r.total:,.2f}" if r.total is not None else "") if x)
+    else:
+        badge = '<span class="badge warn">Failed</span>'
+        detail = r.error_code or ""
+    detail_text = f'<span class="meta">{e(detail)} · </span>' if detail else ""
+    return f'<li><span class="what">{e(what)}</span> {badge} {detail_text}<span class="meta">{_when(r.at)}</span></li>'
+
+
+def _disconnect(view: PageView, ctx: PageContext) -> str:
+    if not view.connected:
+        return ""
+    org = view.connection.organisation.name if view.connection.organisation else "Xero"
+    if not ctx.confirm_disconnect:
+        body = (
+            "<p>Stops syncing and removes this service's access to Xero. Your settings are kept.</p>"
+            f'<p><a class="button danger" href="{e(ctx.base)}?confirm=disconnect#disconnect">Disconnect…</a></p>'
+        )
+        return _section("disconnect", "Disconnect", body)
+    body = (
+        f'<div class="confirm" role="group" aria-labelledby="confirm-title"><p id="confirm-title"><strong>'
+        f"Disconnect {e(org)} from Xero?</strong></p>"
+        "<p>Invoices stop going to Xero, and the connection is removed at Xero too. What is already in Xero"
+        " stays there. You can connect again later; your settings are kept.</p>"
+        + _form(
+            ctx,
+            "disconnect",
+            '<button class="button danger" type=submit>Yes, disconnect</button>'
+            f' <a class="button" href="{e(ctx.base)}#disconnect">Cancel</a>',
+        )
+        + "</div>"
+    )
+    return _section("disconnect", "Disconnect", body)
