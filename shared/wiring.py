@@ -196,6 +196,7 @@ def push_parts() -> PushParts:
         alerts=queued_alerts(),
         max_receives=s.queue_max_receives,
         invoice_url=s.platform_invoice_url,
+        status_events=status_events(),
     )
 
 

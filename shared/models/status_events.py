@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,8 +38,8 @@ class InvoiceSynced(_Detail):
     tenant_id: str | None = Field(default=None, description="The Xero organisation")
     xero_invoice_id: str | None = None
     xero_status: str | None = Field(default=None, description="DRAFT, AUTHORISED, PAID, VOIDED, DELETED")
-    total: float | None = None
-    amount_due: float | None = None
+    total: Decimal | None = Field(default=None, description="As Xero booked it, exact (a decimal string)")
+    amount_due: Decimal | None = Field(default=None, description="As Xero has it, exact (a decimal string)")
 
 
 class InvoiceSyncFailed(_Detail):

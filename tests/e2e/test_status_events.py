@@ -59,3 +59,30 @@ def test_disconnects_and_lost_grants_are_announced_with_no_secret_in_them(local_
         text = str(event.envelope)
         assert not any(token in text for token in issued), "no token Xero issued is in an event"
         assert stack.connect_link_secret() not in text
+
+
+def test_invoices_synced_and_failed_are_announced_with_their_figures(local_stack, sandbox):
+    import json
+    from pathlib import Path
+
+    stack: LocalStack = local_stack
+    connect(stack, sandbox, "acct-books")
+    client = stack.client()
+    base = "/v1/accounts/acct-books"
+    assert client.request("PUT", f"{base}/payment-account", json_body={"code": "090"}).status_code == 200
+    assert client.request("PATCH", f"{base}/settings", json_body={"sales_account_code": "200"}).status_code == 200
+    mapping = {"mappings": [{"platform_tax_id": "gst-15", "tax_type": "OUTPUT2"}]}
+    assert client.request("PUT", f"{base}/tax-mappings", json_body=mapping).status_code == 200
+    messages = Path(__file__).resolve().parents[2] / "events" / "messages"
+    for name in ("03-invoice-sent.json", "09-invoice-unmapped-tax.json"):
+        body = json.loads((messages / name).read_text())
+        stack.publish(json.dumps({**body, "account_id": "acct-books"}))
+    stack.wait_until_drained()
+
+    sent = {e.detail_type: e.detail for e in stack.status_events() if e.detail["account_id"] == "acct-books"}
+    synced = sent["invoice.synced"]
+    assert (synced["invoice_id"], synced["xero_status"], synced["total"]) == ("inv-5001", "AUTHORISED", "194.93")
+    assert synced["tenant_id"] == NZ_TENANT
+    failed = sent["invoice.sync_failed"]
+    assert (failed["invoice_id"], failed["code"]) == ("inv-5004", "unmapped_tax")
+    assert "vat-20" in failed["fix"]

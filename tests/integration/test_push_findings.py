@@ -202,7 +202,8 @@ def test_negative_lines_are_taken_and_a_negative_total_is_refused_pointing_at_cr
 
 
 def test_invoices_too_big_for_one_request_are_split_by_size(account: dict[str, str], sandbox: SandboxServer) -> None:
-    lines = [{**one_line("1.00"), "description": "x" * 3000} for _ in range(500)]
+    # Six invoices of 500 lines, each under SQS's 1 MiB but together over Xero's 3.5 MB a request.
+    lines = [{**one_line("1.00"), "description": "x" * 1300} for _ in range(500)]
     bodies = [new_invoice(n, contact="cus-big", line_items=lines, totals=None) for n in range(6)]
     assert invoke(sqs_event(bodies), remaining_ms=900_000) == []
     assert len(org(sandbox).invoices) == 6
@@ -402,3 +403,12 @@ def _drain(env: dict[str, str]) -> None:
             for m in messages:
                 sqs.delete_message(QueueUrl=env["QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
     assert not sum(queued(env).values()), "the queue did not drain"
+
+
+def test_invoices_carry_the_platforms_invoice_page_when_one_is_configured(
+    account: dict[str, str], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PLATFORM_INVOICE_URL", "https://app.example/invoices/{invoice_id}")
+    wiring.reset()
+    assert invoke(sqs_event([message("03-invoice-sent.json")])) == []
+    assert org(sandbox).invoice("INV-5001")["Url"] == "https://app.example/invoices/inv-5001"

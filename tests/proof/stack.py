@@ -302,8 +302,31 @@ class ProofStack:
         """What the framework counts for every scenario, before and after it: emails sent, faults injected."""
         return {"emails": len(self.emails()), "faults": self.control.faults_injected()}
 
+    def deliver_alerts(self) -> int:
+        """Run the alerts function over what the alert queue holds now, as its event source would."""
+        from functions.alerts import handler as alerts
+        from local.sqs_runner import lambda_record
+        from tests.support.events import FakeContext
+
+        sqs = boto3.client("sqs")
+        url = self.resources.environment["ALERT_QUEUE_URL"]
+        delivered = 0
+        while True:
+            answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=5, AttributeNames=["All"])
+            messages = answer.get("Messages", [])
+            if not messages:
+                return delivered
+            result = alerts.lambda_handler({"Records": [lambda_record(dict(m)) for m in messages]}, FakeContext())
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+            for message in messages:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+                    delivered += 1
+
     def emails(self) -> list[str]:
-        """Every email SES accepted during this run, as text (sender, recipients, subject, body)."""
+        """Every email SES accepted during this run, as text (sender, recipients, subject, body); what
+        waits on the alert queue is delivered first."""
+        self.deliver_alerts()
         return [_email_text(message) for message in _ses_messages()[self._ses_seen :]]
 
 

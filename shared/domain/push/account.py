@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from shared.domain.push import claims, contacts, invoices, payments
 from shared.domain.push.model import Fate, Outcome
+from shared.domain.status import announce
 from shared.domain.xero_session import OutOfBudget, XeroSession
 from shared.errors import (
     ConnectionUnavailable,
@@ -20,6 +21,7 @@ from shared.errors import (
     XeroUnavailable,
 )
 from shared.models.connection import ConnectionStatus
+from shared.models.status_events import ConnectionNeedsReconnect
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -107,6 +109,12 @@ def _lost(run: AccountRun, exc: SyncError) -> None:
             run.account_id, ConnectionStatus.NEEDS_RECONNECT, reason=str(exc), now=run.now
         )
         status = ConnectionStatus.NEEDS_RECONNECT
+        # tokens.py announces a refused refresh; a 403 from the organisation is announced here.
+        if exc.status == 403:
+            announce(
+                run.parts.status_events,
+                ConnectionNeedsReconnect(account_id=run.account_id, occurred_at=run.now, reason=str(exc)),
+            )
     run.finish_rest(Outcome(Fate.PARKED, "not_connected", str(exc)))
     if status != ConnectionStatus.DISCONNECTED:
         try:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.adapters.org_registry import OrganisationRegistry
     from shared.adapters.queue import InvoiceQueue
     from shared.adapters.settings import SettingsRepository
+    from shared.adapters.status_events import StatusEvents
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
     from shared.domain.queued_alerts import QueuedAlerts
@@ -47,6 +48,7 @@ class PushParts:
     alerts: QueuedAlerts
     max_receives: int = 8
     invoice_url: str = ""  # the platform's invoice page, with {invoice_id}; sent as the invoice's Url
+    status_events: StatusEvents | None = None  # the platform's sync-status bus
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tax_rates: dict[str, tuple[float, dict[str, Decimal]]] = field(default_factory=dict)

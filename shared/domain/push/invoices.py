@@ -301,7 +301,7 @@ def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
     }
     mismatch = check_booked(w.prepared, result, w.number) if w.prepared is not None and result else None
     run.parts.records.complete_invoice(run.account_id, w.invoice_id, w.version, values, mismatch=mismatch, now=run.now)
-    run.invoices[w.invoice_id] = InvoiceRecord.model_validate(
+    run.invoices[w.invoice_id] = w.message.synced = InvoiceRecord.model_validate(
         {**record.model_dump(), **{k: v for k, v in values.items() if not k.startswith("last_event")}}
         | {"last_version": w.version}
     )

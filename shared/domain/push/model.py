@@ -70,6 +70,7 @@ class Message:
     outcome: Outcome | None = None
     failure: SyncFailure | None = None
     subject_account: str | None = None  # the account a malformed body still names
+    synced: InvoiceRecord | None = None  # the invoice's record as this message left it in Xero
 
     @property
     def account_id(self) -> str | None:

@@ -3,12 +3,15 @@ the owner told, the batch counted."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.sync_records import event_values
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.errors import Rejected, StorageError, SyncError, XeroError
+from shared.domain.status import announce
 from shared.models.alerts import SyncFailedAlert, SyncFailure
+from shared.models.status_events import InvoiceSynced, InvoiceSyncFailed
 from shared.models.events import ContactUpserted, Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
 from shared.observability import logger
 
@@ -89,6 +92,42 @@ def settle(parts: PushParts, messages: list[Message], tally: Tally) -> None:
         message.outcome = _act(parts, message, outcome)
         tally.count(message.outcome.fate)
     deliver_alerts(parts, messages)
+    announce(parts.status_events, *(e for m in messages if (e := status_event(m, parts.now())) is not None))
+
+
+def status_event(message: Message, now: datetime) -> InvoiceSynced | InvoiceSyncFailed | None:
+    """What the platform hears of an invoice event that settled: synced, or failed for good."""
+    event, outcome = message.event, message.outcome
+    if not isinstance(event, InvoiceUpserted | InvoiceVoided | InvoiceDeleted) or outcome is None:
+        return None
+    if outcome.fate == Fate.SYNCED and message.synced is not None:
+        record = message.synced
+        return InvoiceSynced(
+            account_id=event.account_id,
+            occurred_at=now,
+            invoice_id=record.invoice_id,
+            number=record.number,
+            version=event.data.version,
+            tenant_id=record.tenant_id,
+            xero_invoice_id=record.xero_invoice_id,
+            xero_status=record.xero_status,
+            total=record.total,
+            amount_due=record.amount_due,
+        )
+    if outcome.fate == Fate.FAILED:
+        failure = message.failure
+        return InvoiceSyncFailed(
+            account_id=event.account_id,
+            occurred_at=now,
+            invoice_id=event.data.invoice_id,
+            number=event.data.number,
+            version=event.data.version,
+            code=outcome.code,
+            message=failure.message if failure else outcome.reason,
+            fix=failure.fix if failure else "",
+            xero_messages=list(failure.xero_messages) if failure else [],
+        )
+    return None
 
 
 def deliver_alerts(parts: PushParts, messages: list[Message]) -> None:
