@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from shared.adapters.sync_records import event_values
 from shared.domain.push.model import Fate, Message, Outcome, Tally
-from shared.errors import Rejected, StorageError, SyncError, XeroError
 from shared.domain.status import announce
+from shared.errors import Rejected, StorageError, SyncError, XeroError
 from shared.models.alerts import SyncFailedAlert, SyncFailure
-from shared.models.status_events import InvoiceSynced, InvoiceSyncFailed
 from shared.models.events import ContactUpserted, Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
+from shared.models.status_events import InvoiceSynced, InvoiceSyncFailed
 from shared.observability import logger
 
 if TYPE_CHECKING:
