@@ -412,3 +412,33 @@ def test_invoices_carry_the_platforms_invoice_page_when_one_is_configured(
     wiring.reset()
     assert invoke(sqs_event([message("03-invoice-sent.json")])) == []
     assert org(sandbox).invoice("INV-5001")["Url"] == "https://app.example/invoices/inv-5001"
+
+
+def test_with_ses_down_a_failure_is_queued_for_its_email_and_the_push_never_waits_on_ses(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    import boto3
+
+    from shared.models.alerts import parse_alert_request
+    from tests.support.emails import SesOutage
+
+    with SesOutage(wiring.ses_client(), status=503, code="ServiceUnavailable", times=100) as outage:
+        assert invoke(sqs_event([message("09-invoice-unmapped-tax.json")])) == []
+    assert outage.failed == 0, "the push itself sends no email"
+    queued_alerts = boto3.client("sqs").receive_message(QueueUrl=account["ALERT_QUEUE_URL"], MaxNumberOfMessages=10)
+    requests = [parse_alert_request(m["Body"]) for m in queued_alerts.get("Messages", [])]
+    assert [(r.kind, r.failure.code) for r in requests if r.kind == "sync_failed"] == [("sync_failed", "unmapped_tax")]
+
+
+def test_one_poison_number_fails_alone_and_the_rest_of_the_batch_syncs(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    poison = new_invoice(99)
+    poison["data"]["version"] = 10**40
+    bodies = [new_invoice(n) for n in range(8)]
+    bodies.insert(3, poison)
+    assert invoke(sqs_event(bodies)) == []
+    assert len(org(sandbox).invoices) == 8
+    letters = dead_letters(account)
+    assert [m["MessageAttributes"]["failure_code"]["StringValue"] for m in letters] == ["malformed_event"]
+    assert "version" in letters[0]["MessageAttributes"]["failure_reason"]["StringValue"]
