@@ -7,7 +7,7 @@ PYTEST_WORKERS ?= 2
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: help venv lint format typecheck validate unit test demo local bench proof build deploy clean schemas screenshots chromium
+.PHONY: property help venv lint format typecheck validate unit test demo local bench proof build deploy clean schemas screenshots chromium
 
 help:
 	@echo "make demo      run the whole integration locally (moto + Xero sandbox) and print what happened"
@@ -15,6 +15,7 @@ help:
 	@echo "make test      every check: ruff, mypy, sam validate --lint, pytest with coverage"
 	@echo "make bench     benchmarks: Xero calls, drain time, CPU, cold start, memory"
 	@echo "make proof     the reliability and security suite, full size"
+	@echo "make property  the money property test on thousands of generated invoices"
 	@echo "make screenshots  the settings page, step by step, into docs/settings/ (headless Chromium)"
 	@echo "make build     sam build (arm64 layer with pinned dependencies)"
 
@@ -69,6 +70,9 @@ bench: venv
 
 proof: venv
 	$(BIN)/python -m tests.proof
+
+property: venv
+	HYPOTHESIS_PROFILE=full $(BIN)/pytest -q -p no:randomly tests/unit/test_money_properties.py
 
 schemas: venv
 	$(BIN)/python -m shared.models.events events/schema

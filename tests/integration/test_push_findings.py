@@ -276,16 +276,25 @@ def test_two_accounts_on_one_organisation_never_touch_each_others_invoices_or_co
     theirs["data"]["contact"] = {**theirs["data"]["contact"], "name": "Renamed By Other"}
     theirs["data"]["line_items"] = [one_line("9000.00")]
     theirs["data"]["totals"] = None
+    puts = sandbox.sandbox.state.organisations[NZ_TENANT].stats["PUT /api.xro/2.0/Invoices"]
     assert invoke(sqs_event([theirs])) == []
-    assert record("inv-5001", "acct-other").error_code == "duplicate_invoice_number"
+    refused = record("inv-5001", "acct-other")
+    assert refused.error_code == "duplicate_invoice_number"
+    assert "another account connected to the same Xero organisation" in (refused.error_message or "")
+    assert sandbox.sandbox.state.organisations[NZ_TENANT].stats["PUT /api.xro/2.0/Invoices"] == puts, "refused here"
     void = message(
         "08-invoice-voided.json", account_id="acct-other", invoice_id="inv-5001", number="INV-5001", version=9
     )
-    assert invoke(sqs_event([void])) == []
+    rename = message(
+        "01-contact-upserted.json", account_id="acct-other", contact_id="cus-1001", name="Renamed By Other"
+    )
+    assert invoke(sqs_event([void, rename])) == []
 
     mine = org(sandbox).invoice("INV-5001")
     assert (mine["Status"], Decimal(str(mine["Total"]))) == ("AUTHORISED", Decimal("194.93"))
-    assert any(c["Name"] == "Aroha Bakery" for c in org(sandbox).contacts), "not renamed by the other account"
+    numbers = {c["Name"]: c.get("ContactNumber") for c in org(sandbox).contacts}
+    assert numbers["Aroha Bakery"] == "cus-1001", "not renamed by the other account"
+    assert numbers["Renamed By Other"].startswith("cus-1001~"), "the other account's contact has a number of its own"
     assert record("inv-5001").xero_status == "AUTHORISED"
     assert codes(account) == ["duplicate_invoice_number"]
 
@@ -442,3 +451,20 @@ def test_one_poison_number_fails_alone_and_the_rest_of_the_batch_syncs(
     letters = dead_letters(account)
     assert [m["MessageAttributes"]["failure_code"]["StringValue"] for m in letters] == ["malformed_event"]
     assert "version" in letters[0]["MessageAttributes"]["failure_reason"]["StringValue"]
+
+
+def test_another_accounts_void_after_a_crash_never_voids_this_accounts_invoice(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    configure(account, sandbox, "acct-other")
+    invoke(sqs_event([message("03-invoice-sent.json")]))
+    # acct-other's earlier attempt on its own inv-5001 stopped half way: its claim is left expired.
+    records = wiring.sync_records()
+    records.claim_invoice("acct-other", "inv-5001", 1, datetime.now(UTC), tenant_id=NZ_TENANT, number="INV-5001")
+    records.release_invoice("acct-other", "inv-5001", 1)
+    void = message(
+        "08-invoice-voided.json", account_id="acct-other", invoice_id="inv-5001", number="INV-5001", version=9
+    )
+    assert invoke(sqs_event([void])) == []
+    assert org(sandbox).invoice("INV-5001")["Status"] == "AUTHORISED"
+    assert record("inv-5001", "acct-other").xero_invoice_id is None

@@ -249,12 +249,17 @@ def _adopt_earlier_attempts(run: AccountRun, items: list[InvoiceWork]) -> None:
     if not numbers:
         return
     found = by_numbers(run, numbers)
+    holders = run.parts.registry.holders(run.tenant_id, "INVOICE", [n for n in numbers if n in found])
     for w in items:
-        candidates = [found[n] for n in (*w.record.numbers_sent, w.number) if n and n in found]
+        mine = Holder(run.account_id, w.invoice_id)
         expected = (
             run.contact_ids.get(w.event.data.contact.contact_id) if isinstance(w.event, InvoiceUpserted) else None
         )
-        ours = [i for i in candidates if not expected or i.get("Contact", {}).get("ContactID") == expected]
+        ours = [
+            found[n]
+            for n in (*w.record.numbers_sent, w.number)
+            if n and n in found and _may_adopt(holders.get(n), mine, found[n], expected)
+        ]
         if ours:
             invoice = ours[0]
             record = w.record.model_copy(
@@ -265,6 +270,14 @@ def _adopt_earlier_attempts(run: AccountRun, items: list[InvoiceWork]) -> None:
                 "invoice found in Xero from an earlier attempt",
                 extra={"account_id": run.account_id, "invoice_id": w.invoice_id},
             )
+
+
+def _may_adopt(holder: Holder | None, mine: Holder, invoice: dict[str, Any], contact_id: str | None) -> bool:
+    """An invoice in Xero is ours to take over only if this invoice holds its number in the organisation,
+    or (a number sent before numbers were held) nobody holds it and it is for our contact."""
+    if holder is not None:
+        return holder == mine
+    return contact_id is not None and invoice.get("Contact", {}).get("ContactID") == contact_id
 
 
 def by_numbers(run: AccountRun, numbers: list[str]) -> dict[str, dict[str, Any]]:
