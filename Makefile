@@ -100,7 +100,8 @@ build-PushFunction: FUNCTION := push
 build-SweepFunction: FUNCTION := sweep
 build-AlertsFunction: FUNCTION := alerts
 build-SettingsPageFunction: FUNCTION := settings_page
-build-OAuthFunction build-ManagementFunction build-PushFunction build-SweepFunction build-AlertsFunction build-SettingsPageFunction:
+build-IntakeFunction: FUNCTION := intake
+build-OAuthFunction build-ManagementFunction build-IntakeFunction build-PushFunction build-SweepFunction build-AlertsFunction build-SettingsPageFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/functions/$(FUNCTION)"
 	cp functions/__init__.py "$(ARTIFACTS_DIR)/functions/"
 	cp functions/$(FUNCTION)/*.py "$(ARTIFACTS_DIR)/functions/$(FUNCTION)/"

@@ -56,6 +56,10 @@ class LocalResources:
         return self.physical["AlertDeadLetterQueue"]
 
     @property
+    def flush_queue_url(self) -> str:
+        return self.physical["FlushQueue"]
+
+    @property
     def status_event_bus(self) -> str:
         return self.physical["StatusEventBus"]
 
@@ -135,12 +139,21 @@ def _secret(logical: str, props: dict[str, Any], resolver: Resolver, out: LocalR
 def _queue(logical: str, props: dict[str, Any], resolver: Resolver, out: LocalResources, region: str) -> None:
     client = boto3.client("sqs", region_name=region)
     attributes: dict[str, Any] = {}
-    for key in ("VisibilityTimeout", "MessageRetentionPeriod", "DelaySeconds", "ReceiveMessageWaitTimeSeconds"):
+    for key in (
+        "VisibilityTimeout",
+        "MessageRetentionPeriod",
+        "DelaySeconds",
+        "ReceiveMessageWaitTimeSeconds",
+        "DeduplicationScope",
+        "FifoThroughputLimit",
+    ):
         if key in props:
             attributes[key] = str(props[key])
+    if props.get("FifoQueue"):
+        attributes["FifoQueue"] = "true"
     if "RedrivePolicy" in props:
         attributes["RedrivePolicy"] = json.dumps(resolver.resolve(props["RedrivePolicy"]))
-    name = f"{out.prefix}-{logical}"
+    name = f"{out.prefix}-{logical}" + (".fifo" if props.get("FifoQueue") else "")
     url = client.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]  # type: ignore[arg-type]
     arn = client.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     resolver.refs[logical] = url

@@ -40,11 +40,12 @@ class EventSourceMapping:
 
     @classmethod
     def from_template(
-        cls, function_logical_id: str = "PushFunction", template: dict[str, Any] | None = None
+        cls, function_logical_id: str = "PushFunction", template: dict[str, Any] | None = None, *, queue: str = ""
     ) -> EventSourceMapping:
+        """The function's SQS event (the one on the ``queue`` logical id, when it has several)."""
         function = (template or load_template())["Resources"][function_logical_id]["Properties"]
         for event in function.get("Events", {}).values():
-            if event["Type"] == "SQS":
+            if event["Type"] == "SQS" and (not queue or event["Properties"]["Queue"]["Fn::GetAtt"][0] == queue):
                 props = event["Properties"]
                 return cls(
                     queue_logical_id=props["Queue"]["Fn::GetAtt"][0],

@@ -83,14 +83,21 @@ class XeroTarget:
 
 
 # The functions with an SQS event source, polled by the local stack.
-QUEUE_FUNCTIONS = ("PushFunction", "AlertsFunction")
+# Each function polled, and the queue it polls (a function may have several).
+QUEUE_FUNCTIONS = (
+    ("IntakeFunction", "InvoiceQueue"),
+    ("IntakeFunction", "WakeQueue"),
+    ("PushFunction", "FlushQueue"),
+    ("AlertsFunction", "AlertQueue"),
+)
+LOCAL_COALESCE_SECONDS = "1"
 
 
 @functools.cache
 def _template_view() -> tuple[dict[str, FunctionSpec], tuple[Route, ...], dict[str, EventSourceMapping]]:
     """What the stack reads from template.yaml, parsed once per process (parsing it takes ~0.1 s)."""
     template = load_template()
-    mappings = {name: EventSourceMapping.from_template(name, template) for name in QUEUE_FUNCTIONS}
+    mappings = {queue: EventSourceMapping.from_template(name, template, queue=queue) for name, queue in QUEUE_FUNCTIONS}
     return template_functions(template), tuple(template_routes()), mappings
 
 
@@ -168,7 +175,9 @@ class LocalStack:
         self.resources: LocalResources
         self.environment: dict[str, str] = {}
         self.verifier = SigV4Verifier([caller], region=region)
-        self.runner: SqsRunner  # the push's
+        self.intake_runner: SqsRunner  # the intake's, on the platform's queue
+        self.wake_runner: SqsRunner  # the intake's, on the wake-ups of organisations waiting for a retry
+        self.runner: SqsRunner  # the push's, on the flush tickets
         self.alert_runner: SqsRunner  # the alerts function's
         self.mailbox: Mailbox
         self.status_tap: StatusTap
@@ -213,7 +222,8 @@ class LocalStack:
             if self.xero is not None
             else dict.fromkeys(REAL_XERO, self.sandbox_url)
         )
-        self.environment = self.resources.environment | xero_urls
+        # A flush waits LOCAL_COALESCE_SECONDS (not the deployed 20 s) for more events to fill a batch.
+        self.environment = self.resources.environment | xero_urls | {"PUSH_COALESCE_SECONDS": LOCAL_COALESCE_SECONDS}
         self._set_env(dict(self.environment))
         self._reset_wiring()
         self.mailbox = Mailbox(self.region)
@@ -296,12 +306,15 @@ class LocalStack:
             httpx.post(f"{self.sandbox.url}/_sandbox/apps", json=app, timeout=10).raise_for_status()
 
     def _start_runner(self) -> None:
-        self.runner = self._poll("PushFunction", self.queue_url)
-        self.alert_runner = self._poll("AlertsFunction", self.alert_queue_url)
+        self.intake_runner = self._poll("IntakeFunction", "InvoiceQueue")
+        self.wake_runner = self._poll("IntakeFunction", "WakeQueue")
+        self.runner = self._poll("PushFunction", "FlushQueue")
+        self.alert_runner = self._poll("AlertsFunction", "AlertQueue")
 
-    def _poll(self, function: str, queue_url: str) -> SqsRunner:
-        """Lambda's SQS poller for ``function``: its queue, batch size, window and failure reporting."""
+    def _poll(self, function: str, queue: str) -> SqsRunner:
+        """Lambda's SQS poller for ``function`` on ``queue``: its batch size, window and failure reporting."""
         spec = self.functions[function]
+        queue_url = self.resources.physical[queue]
         queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
@@ -311,10 +324,10 @@ class LocalStack:
             queue_arn=queue_arn,
             region=self.region,
             handler=spec.load(),
-            mapping=self._mappings[function],
+            mapping=self._mappings[queue],
             context_factory=lambda: context_for(spec, self.prefix, self.region),
             poll_seconds=self._poll_seconds,
-            name=f"sqs-runner-{function}",
+            name=f"sqs-runner-{function}-{queue}",
         ).start()
         self._stoppers.append(runner.stop)
         return runner
@@ -348,6 +361,10 @@ class LocalStack:
     @property
     def dead_letter_queue_url(self) -> str:
         return self.resources.dead_letter_queue_url
+
+    @property
+    def flush_queue_url(self) -> str:
+        return self.resources.flush_queue_url
 
     @property
     def alert_queue_url(self) -> str:
@@ -387,14 +404,17 @@ class LocalStack:
         return message_id
 
     def wait_until_drained(self, timeout: float = 20) -> QueueDepth:
-        """Wait until the invoice queue, then the alert queue (the emails its events caused), are empty;
-        the invoice queue's last depth (the alert queue's if that one is not empty in time)."""
+        """Wait until the platform's queue, the flush tickets and the alert queue (the emails the events
+        caused) are all empty; the last depth seen (of the first that is not empty in time)."""
         deadline = time.monotonic() + timeout
-        depth = self.runner.wait_until_drained(timeout)
-        if not depth.drained:
-            return depth
-        alerts = self.alert_runner.wait_until_drained(max(0.0, deadline - time.monotonic()))
-        return depth if alerts.drained else alerts
+        while True:
+            for runner in (self.intake_runner, self.wake_runner, self.runner, self.alert_runner):
+                depth = runner.wait_until_drained(max(0.0, deadline - time.monotonic()))
+                if not depth.drained:
+                    return depth
+            # A flush may have sent events back through the intake (an account that moved): go round again.
+            if all(r.depth().drained for r in (self.intake_runner, self.wake_runner, self.runner, self.alert_runner)):
+                return depth
 
     def dead_letters(self, queue_url: str | None = None) -> list[dict[str, Any]]:
         """Every message in a dead-letter queue (the invoice queue's unless told), left there (each is
@@ -523,8 +543,11 @@ class LocalStack:
             lines += [f"- {m['MessageId']}: {_reason(m)}" for m in alerts]
             return "\n".join(lines)
         if words[0] == "depth":
-            depth = self.runner.depth()
-            return f"visible {depth.visible}, in flight {depth.in_flight}, delayed {depth.delayed}"
+            lines = []
+            for name, runner in (("events", self.intake_runner), ("flush tickets", self.runner)):
+                depth = runner.depth()
+                lines.append(f"{name}: visible {depth.visible}, in flight {depth.in_flight}, delayed {depth.delayed}")
+            return "\n".join(lines)
         if words[0] == "events":
             sent = self.status_events()
             lines = [f"{len(sent)} sync-status event(s) sent"]

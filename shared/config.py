@@ -66,6 +66,8 @@ class Settings(BaseModel):
         min_length=1, description="Secret the platform signs connect and settings links with"
     )
     queue_url: str = ""
+    flush_queue_url: str = Field(default="", description="The FIFO queue of flush tickets, one group per organisation")
+    wake_queue_url: str = Field(default="", description="Delayed wake-ups of organisations whose events wait")
     dead_letter_queue_url: str = ""
     alert_sender: str = ""
 
@@ -113,7 +115,10 @@ class Settings(BaseModel):
     settings_session_idle_seconds: int = Field(default=1800, ge=60, le=86400)
     settings_session_max_seconds: int = Field(default=28800, ge=300, le=86400)
 
-    queue_max_receives: int = Field(default=8, ge=1, description="The queue's maxReceiveCount")
+    queue_max_receives: int = Field(default=8, ge=1, description="Tries of an event before it fails")
+    push_coalesce_seconds: float = Field(
+        default=20.0, ge=0, le=80, description="How long a flush waits for more events to fill a batch of 50"
+    )
     alert_queue_url: str = Field(default="", description="Alert emails waiting to be sent (AlertQueue)")
     alert_dead_letter_queue_url: str = Field(default="", description="Alert emails that could not be sent")
     alert_queue_max_receives: int = Field(

@@ -21,7 +21,9 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.alert_queue import AlertQueue
+    from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.mailer import Mailer
+    from shared.adapters.outbox import Outbox
     from shared.adapters.queue import InvoiceQueue
     from shared.adapters.status_events import StatusEvents
     from shared.adapters.sync_records import SyncRecords
@@ -29,9 +31,11 @@ if TYPE_CHECKING:
     from shared.adapters.xero_cache import XeroReadCache
     from shared.domain.alerts import Alerts
     from shared.domain.disconnect import Disconnector
+    from shared.domain.intake import Intake
     from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
     from shared.domain.push import PushParts, PushService
+    from shared.domain.push.flush import Flush
     from shared.domain.queued_alerts import AlertDelivery, QueuedAlerts
     from shared.domain.requeue import Requeue
     from shared.domain.settings_page import SettingsPage
@@ -173,6 +177,34 @@ def push_service() -> PushService:
 
 
 @cached
+def outbox() -> Outbox:
+    from shared.adapters.outbox import Outbox
+
+    return Outbox(aws_client("dynamodb"), settings().table_name)
+
+
+@cached
+def flush_tickets() -> FlushTickets:
+    from shared.adapters.flush_tickets import FlushTickets
+
+    return FlushTickets(aws_client("sqs"), settings().flush_queue_url, settings().wake_queue_url)
+
+
+@cached
+def intake() -> Intake:
+    from shared.domain.intake import Intake
+
+    return Intake(push_parts())
+
+
+@cached
+def flush() -> Flush:
+    from shared.domain.push.flush import Flush
+
+    return Flush(push_parts(), push_service())
+
+
+@cached
 def push_parts() -> PushParts:
     from shared.adapters.budget import DAY_RESERVE, CallBudget
     from shared.adapters.org_registry import OrganisationRegistry
@@ -197,6 +229,9 @@ def push_parts() -> PushParts:
         max_receives=s.queue_max_receives,
         invoice_url=s.platform_invoice_url,
         status_events=status_events(),
+        outbox=outbox(),
+        tickets=flush_tickets(),
+        coalesce_seconds=s.push_coalesce_seconds,
     )
 
 

@@ -90,6 +90,7 @@ def service_env(resources: LocalResources, sandbox: SandboxServer, monkeypatch: 
     """The functions' environment from template.yaml, with Xero pointed at the sandbox."""
     env = dict(resources.environment)
     env |= {"XERO_LOGIN_URL": sandbox.url, "XERO_IDENTITY_URL": sandbox.url, "XERO_API_URL": sandbox.url}
+    env |= {"PUSH_COALESCE_SECONDS": "0"}  # flushes go at once; tests of the wait set their own
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     wiring.reset()

@@ -1,8 +1,9 @@
-"""Invoice push function: SQS batches of platform events → Xero.
+"""Push function: one Xero organisation's flush ticket (SQS FIFO, the organisation its message group)
+→ its outbox's events to Xero, batched per call.
 
-The whole batch is worked out first (grouped per account, batched per Xero call) by
-:class:`shared.domain.push.PushService`; Powertools' ``BatchProcessor`` then reports as failed only
-the messages whose fate is a retry, so SQS redelivers exactly those.
+:class:`shared.domain.push.flush.Flush` works the outbox until it is empty or must wait; a ticket
+that must wait is hidden that long (``ChangeMessageVisibility``) and reported failed, so SQS shows
+it again when the wait is over and the organisation's later tickets queue behind it.
 """
 
 from __future__ import annotations
@@ -10,41 +11,45 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
-from shared.domain.push import Fate, Message, Tally, message_from_record
+from shared.adapters.flush_tickets import tenant_of
+from shared.domain.push import Fate, Tally
 from shared.observability import logger, metrics
-
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-
-class Retry(Exception):
-    """This message is handed back to SQS for another receive."""
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context(log_event=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    messages = [message_from_record(record) for record in event.get("Records", [])]
-    tally = wiring.push_service().process(messages, lambda: context.get_remaining_time_in_millis() / 1000)
-    report(len(messages), tally)
-    by_id: dict[str, Message] = {m.message_id: m for m in messages}
+    flush, tickets = wiring.flush(), wiring.flush_tickets()
+    failures: list[dict[str, str]] = []
+    tally = Tally()
+    for record in event.get("Records", []):
+        tenant_id = tenant_of(str(record.get("body", "")))
+        if tenant_id is None:
+            logger.error(
+                "a flush ticket without an organisation was dropped", extra={"ticket": record.get("messageId")}
+            )
+            continue
+        if failures:  # FIFO: once one ticket is handed back, the ones after it wait their turn too
+            failures.append({"itemIdentifier": str(record["messageId"])})
+            continue
+        done = flush.run(tenant_id, lambda: context.get_remaining_time_in_millis() / 1000)
+        tally.merge(done.tally)
+        if done.wake_in is not None:
+            tickets.wake_later(tenant_id, done.wake_in)
+        if done.wait is not None:
+            tickets.wait(str(record["receiptHandle"]), done.wait)
+            failures.append({"itemIdentifier": str(record["messageId"])})
+    report(tally)
+    return {"batchItemFailures": failures}
 
-    def settle(record: SQSRecord) -> None:
-        message = by_id.get(record.message_id)
-        if message is None or message.outcome is None or message.outcome.fate == Fate.RETRIED:
-            raise Retry(message.outcome.code if message and message.outcome else "not processed")
 
-    return dict(process_partial_response(event=event, record_handler=settle, processor=processor, context=context))
-
-
-def report(received: int, tally: Tally) -> None:
-    """One metric value per batch (an EMF document holds at most 100 values per metric) and one log line."""
-    metrics.add_metric(name="EventsReceived", unit=MetricUnit.Count, value=received)
+def report(tally: Tally) -> None:
+    """One metric value per invocation and one log line."""
     for fate in Fate:
-        metrics.add_metric(name=fate.metric, unit=MetricUnit.Count, value=tally.of(fate))
+        if fate != Fate.QUEUED:
+            metrics.add_metric(name=fate.metric, unit=MetricUnit.Count, value=tally.of(fate))
     metrics.add_metric(name="XeroCalls", unit=MetricUnit.Count, value=tally.xero_calls)
-    logger.info("batch done", extra={"messages": received, **tally.summary()})
+    logger.info("flush done", extra=tally.summary())

@@ -85,6 +85,17 @@ class CallBudget:
         except BotoCoreError as exc:
             raise StorageError(f"could not record the rate limit of organisation {tenant_id}") from exc
 
+    def blocked_for(self, tenant_id: str) -> float:
+        """How long no call may go to this organisation (Xero's 429, its spent minute or day): 0 if none."""
+        now = self._clock()
+        item = self._read(tenant_id)
+        blocked = float(item.get("blocked_until", 0)) - now
+        day_spent = item.get("day") == _day(now) and int(item.get("day_count", 0)) >= self._per_day
+        if day_spent:
+            tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            blocked = max(blocked, (tomorrow + timedelta(days=1)).timestamp() - now)
+        return max(0.0, blocked)
+
     def observe(self, tenant_id: str, minute_remaining: int | None, day_remaining: int | None) -> None:
         """Follow what Xero said after a call (its ``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``)."""
         now = self._clock()

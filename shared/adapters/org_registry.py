@@ -70,6 +70,38 @@ class OrganisationRegistry:
             raise StorageError(f"could not hold {kind.lower()} number {key}") from exc
         return None
 
+    def hold_all(self, tenant_id: str, kind: KeyKind, wanted: dict[str, Holder]) -> dict[str, Holder]:
+        """Hold every key not held yet; who holds each key afterwards. Two requests for any number of
+        keys (a read, then a batch write): the push is the only writer of an organisation's holds and an
+        organisation has one push at a time, so no condition is needed."""
+        holders = self.holders(tenant_id, kind, list(wanted))
+        new = {k: h for k, h in wanted.items() if k not in holders}
+        requests = [
+            {
+                "PutRequest": {
+                    "Item": to_item(
+                        {
+                            "pk": f"TENANT#{tenant_id}",
+                            "sk": _sk(kind, key),
+                            "key": key,
+                            "account_id": holder.account_id,
+                            "object_id": holder.object_id,
+                        }
+                    )
+                }
+            }
+            for key, holder in new.items()
+        ]
+        try:
+            for start in range(0, len(requests), 25):
+                pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+                while pending:
+                    answer = self._client.batch_write_item(RequestItems=pending)
+                    pending = dict(answer.get("UnprocessedItems") or {})
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not hold {kind.lower()} numbers") from exc
+        return {**holders, **new}
+
     def holders(self, tenant_id: str, kind: KeyKind, keys: list[str]) -> dict[str, Holder]:
         """Who holds each of ``keys`` (absent: nobody)."""
         found: dict[str, Holder] = {}

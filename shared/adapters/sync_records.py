@@ -28,6 +28,7 @@ from __future__ import annotations
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -68,6 +69,11 @@ def decompress(blob: bytes) -> str:
     return zlib.decompress(blob).decode()
 
 
+def keep_event(body: str) -> bool:
+    """Whether a record can keep this event (compressed, it fits the record's item)."""
+    return len(compress(body)) <= MAX_KEPT_EVENT_BYTES
+
+
 def event_values(body: str) -> dict[str, Any]:
     """How an event body is kept on a record (and the legacy plain copy dropped); nothing of a body
     too large to keep."""
@@ -75,6 +81,13 @@ def event_values(body: str) -> dict[str, Any]:
     if len(blob) > MAX_KEPT_EVENT_BYTES:
         return {"last_event_z": None, "last_event": None}
     return {"last_event_z": blob, "last_event": None}
+
+
+def _stored(extra: dict[str, Any]) -> dict[str, Any]:
+    """Extra values as stored: the event body compressed."""
+    if "last_event" not in extra or extra["last_event"] is None:
+        return extra
+    return {**{k: v for k, v in extra.items() if k != "last_event"}, **event_values(str(extra["last_event"]))}
 
 
 def failure_values(failure: Rejected, now: datetime, account_id: str) -> dict[str, Any]:
@@ -97,6 +110,42 @@ def activity_values(account_id: str, now: datetime) -> dict[str, Any]:
 
 
 CLEARED_FAILURE = ("error_code", "error_message", "error_fix", "xero_messages", "failed_pk", "failed_at")
+
+
+RecordKind = Literal["INVOICE", "CONTACT", "PAYMENT"]
+RECORD_MODELS: dict[str, type[InvoiceRecord | ContactRecord | PaymentRecord]] = {
+    "INVOICE": InvoiceRecord,
+    "CONTACT": ContactRecord,
+    "PAYMENT": PaymentRecord,
+}
+RECORD_IDS = {"INVOICE": "invoice_id", "CONTACT": "contact_id", "PAYMENT": "payment_id"}
+# Attributes of the claims of earlier versions: a whole record written by the push has none.
+_NOT_STORED = frozenset({"pending_version", "pending_until", "last_event"})
+
+
+def record_item(account_id: str, record: InvoiceRecord | ContactRecord | PaymentRecord) -> dict[str, Any]:
+    """A record as its DynamoDB item: keys, the event compressed, and the sparse indexes' keys."""
+    if isinstance(record, InvoiceRecord):
+        sk = f"INVOICE#{record.invoice_id}"
+    elif isinstance(record, ContactRecord):
+        sk = f"CONTACT#{record.contact_id}"
+    else:
+        sk = f"PAYMENT#{record.payment_id}"
+    values = {k: v for k, v in record.model_dump(mode="python").items() if k not in _NOT_STORED}
+    values = {k: (str(v) if isinstance(v, Decimal) else v) for k, v in values.items()}
+    values = {k: (sorted(v) if isinstance(v, frozenset) else v) for k, v in values.items()}
+    if isinstance(values.get("numbers_sent"), list):
+        values["numbers_sent"] = set(values["numbers_sent"]) or None
+    values["xero_messages"] = list(record.xero_messages) or None
+    item = {"pk": account_pk(account_id), "sk": sk, **values}
+    if record.last_event:
+        item |= event_values(record.last_event)
+        item.pop("last_event", None)
+    if record.state == "failed" and record.failed_at:
+        item |= {"failed_pk": account_pk(account_id)}
+    if record.state and record.updated_at:
+        item |= {"activity_pk": account_pk(account_id), "activity_at": record.updated_at}
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def _plain_record(item: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +222,7 @@ class SyncRecords:
     ) -> None:
         """Record why a version could not be pushed; the last pushed version stays as it was."""
         values = {
-            **extra,
+            **_stored(extra),
             **failure_values(failure, now, account_id),
             "invoice_id": invoice_id,
             "failed_version": version,
@@ -315,7 +364,7 @@ class SyncRecords:
         now: datetime,
         extra: dict[str, Any],
     ) -> None:
-        values = {**extra, **failure_values(failure, now, account_id), "payment_id": payment_id}
+        values = {**_stored(extra), **failure_values(failure, now, account_id), "payment_id": payment_id}
         key = self._key(account_id, f"PAYMENT#{payment_id}")
         if not self._finish(key, values, 1, clear_failure=False):
             self._record_unclaimed(
@@ -386,6 +435,35 @@ class SyncRecords:
             self._client.delete_item(TableName=self._table, Key=self._key(account_id, sk))
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"could not release parked event {sk}") from exc
+
+    # --- whole records, in batches (the push: one writer per organisation) ---------------------
+
+    def load(self, account_id: str, kind: RecordKind, ids: list[str]) -> dict[str, Any]:
+        """The records of ``ids`` (``kind`` "INVOICE", "CONTACT" or "PAYMENT"), typed, by id."""
+        model = RECORD_MODELS[kind]
+        items = self._batch_get(account_id, [f"{kind}#{i}" for i in ids])
+        key = RECORD_IDS[kind]
+        return {str(item[key]): model.model_validate(item) for item in items if key in item}
+
+    def put_all(self, account_id: str, records: list[InvoiceRecord | ContactRecord | PaymentRecord]) -> None:
+        """Write whole records, 25 a request (BatchWriteItem). Only the push writes this way, and an
+        organisation has one push at a time (its flush tickets share a FIFO message group)."""
+        requests = [{"PutRequest": {"Item": to_item(record_item(account_id, r))}} for r in records]
+        self._batch_write(requests, f"could not store the sync records of account {account_id}")
+
+    def _batch_write(self, requests: list[dict[str, Any]], problem: str) -> None:
+        try:
+            for start in range(0, len(requests), 25):
+                pending: dict[str, Any] = {self._table: requests[start : start + 25]}
+                for _ in range(8):
+                    answer = self._client.batch_write_item(RequestItems=pending)
+                    pending = dict(answer.get("UnprocessedItems") or {})
+                    if not pending:
+                        break
+                else:
+                    raise StorageError(problem)
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(problem) from exc
 
     # --- plumbing ----------------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class _Record(BaseModel):
     xero_messages: tuple[str, ...] = ()
     last_event: str | None = Field(default=None, description="The event last pushed or refused, for a retry")
     failed_at: str | None = None
+    failed_version: int | None = None
     updated_at: str | None = None
 
     def belongs_to(self, tenant_id: str) -> bool:
@@ -44,7 +45,6 @@ class InvoiceRecord(_Record):
     xero_contact_id: str | None = None
     fingerprint: str | None = None
     last_version: int = 0
-    failed_version: int | None = None
     numbers_sent: frozenset[str] = Field(
         default=frozenset(), description="Every invoice number an attempt sent: where to look after a crash"
     )
@@ -52,6 +52,7 @@ class InvoiceRecord(_Record):
     total: Decimal | None = None
     amount_due: Decimal | None = None
     last_skipped_version: int | None = None
+    last_skipped_at: str | None = None
     skipped_count: int = 0
     last_pushed_at: str | None = None
 
@@ -76,6 +77,8 @@ class InvoiceRecord(_Record):
                 "numbers_sent": frozenset(),
                 "total": None,
                 "amount_due": None,
+                "last_version": 0,
+                "state": None,
             }
         )
 

@@ -13,7 +13,17 @@ from local.xero_sandbox.faults import FaultRule
 from local.xero_sandbox.seed import NZ_TENANT
 from shared import wiring
 from shared.models.records import InvoiceRecord
-from tests.support.push import configure, dead_letters, invoke, message, org, queued, sqs_event
+from tests.support.push import (
+    configure,
+    dead_letters,
+    invoke,
+    make_due,
+    message,
+    org,
+    outbox_items,
+    queued,
+    sqs_event,
+)
 
 pytestmark = pytest.mark.usefixtures("service_env")
 ACCOUNT = "acct-demo"
@@ -156,9 +166,17 @@ def test_metrics_are_one_value_per_batch(
     invoke(sqs_event(bodies))
 
     documents = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"_aws"' in line]
-    values = {name: documents[-1][name] for name in ("EventsReceived", "EventsSynced", "EventsFailed", "XeroCalls")}
+    intake_doc, push_doc = documents[-2], documents[-1]  # the intake's invocation, then the organisation's flush
+    assert {name: intake_doc[name] for name in ("EventsReceived", "EventsQueued", "EventsFailed")} == {
+        "EventsReceived": [61.0],
+        "EventsQueued": [60.0],
+        "EventsFailed": [1.0],
+    }
     # A new contact is created without a lookup first: the contact, two invoice batches, the tax rates.
-    assert values == {"EventsReceived": [61.0], "EventsSynced": [60.0], "EventsFailed": [1.0], "XeroCalls": [4.0]}
+    assert {name: push_doc[name] for name in ("EventsSynced", "XeroCalls")} == {
+        "EventsSynced": [60.0],
+        "XeroCalls": [4.0],
+    }
 
 
 def test_a_timeout_after_xero_committed_creates_nothing_twice(account: dict[str, str], sandbox: SandboxServer) -> None:
@@ -173,23 +191,23 @@ def test_a_429_defers_the_messages_without_spending_a_receive(account: dict[str,
         [FaultRule(kind="status", status=429, path="/api.xro/2.0/Contacts", times=1, retry_after=60)]
     )
     event = sqs_event([message("02-invoice-draft.json")])
-    assert invoke(event) == []  # acknowledged: it was sent again with a delay instead
-    assert queued(account)["ApproximateNumberOfMessagesDelayed"] == 1
+    assert invoke(event) == [event["Records"][0]["messageId"]], "it waits in the organisation's outbox"
+    [waiting] = outbox_items()
+    assert (waiting.get("attempts", 0), waiting.get("deferrals")) == (0, 1), "a deferral spends no try"
     assert org(sandbox).invoices == []
-    # Every invocation now sees the organisation blocked until Retry-After, without calling Xero.
+    # Every flush now sees the organisation blocked until Retry-After, without calling Xero.
     calls = xero_calls(sandbox)
-    assert invoke(sqs_event([message("06-invoice-inclusive.json")])) == []
+    later = sqs_event([message("06-invoice-inclusive.json")])
+    assert invoke(later) == [later["Records"][0]["messageId"]]
     assert xero_calls(sandbox) == calls
 
 
 def test_organisation_offline_is_retried_with_backoff(account: dict[str, str], sandbox: SandboxServer) -> None:
     sandbox.sandbox.faults.set([FaultRule(kind="offline", path="/api.xro/2.0/")])
     event = sqs_event([message("02-invoice-draft.json")])
-    assert invoke(event) == [event["Records"][0]["messageId"]]
-    # The claim was given back expired, so the retry looks in Xero before creating anything.
-    assert record("inv-5001").pending_until == 0
+    assert invoke(event) == [event["Records"][0]["messageId"]], "it waits in its organisation's outbox"
     sandbox.sandbox.faults.set([])
-    assert invoke(sqs_event([message("02-invoice-draft.json")], receive_count=2)) == []
+    assert make_due() == []
     assert len(org(sandbox).invoices) == 1
 
 
@@ -197,7 +215,8 @@ def test_the_last_receive_of_a_retryable_failure_goes_to_the_dlq_with_its_reason
     account: dict[str, str], sandbox: SandboxServer
 ) -> None:
     sandbox.sandbox.faults.set([FaultRule(kind="status", status=500, path="/api.xro/2.0/")])
-    assert invoke(sqs_event([message("02-invoice-draft.json")], receive_count=8)) == []
+    assert invoke(sqs_event([message("02-invoice-draft.json")])) != []
+    assert make_due(attempts=7) == [], "its eighth try failed: to the dead-letter queue"
     letters = dead_letters(account)
     assert letters[0]["MessageAttributes"]["failure_code"]["StringValue"] == "xero_unavailable"
     assert record("inv-5001").state == "failed"
@@ -207,7 +226,7 @@ def test_payment_before_its_invoice_waits_then_lands(account: dict[str, str], sa
     payment = sqs_event([message("04-payment-partial.json")])
     assert invoke(payment) == [payment["Records"][0]["messageId"]]
     invoke(sqs_event([message("03-invoice-sent.json")]))
-    assert invoke(sqs_event([message("04-payment-partial.json")], receive_count=2)) == []
+    assert make_due() == []
     assert len(org(sandbox).payments) == 1
 
 

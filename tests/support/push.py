@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -13,11 +15,14 @@ from typing import Any
 import boto3
 import httpx
 
+from functions.intake import handler as intake
 from functions.push import handler as push
+from local.sqs_runner import lambda_record
 from local.xero_sandbox import SandboxServer
 from local.xero_sandbox.seed import NZ_TENANT
 from local.xero_sandbox.state import ConsentPolicy
 from shared import wiring
+from shared.adapters.dynamo import from_item
 from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
 from tests.support.events import FakeContext, sample
 from tests.support.flows import connect_account
@@ -35,22 +40,104 @@ def message(sample_file: str, /, account_id: str = "acct-demo", **data: Any) -> 
 
 
 def sqs_event(bodies: Iterable[dict[str, Any] | str], receive_count: int = 1) -> dict[str, Any]:
-    template = sample("push_sqs_batch.json")["Records"][0]
+    """An SQS event of the platform's queue, as Lambda hands it to the intake."""
+    template = sample("intake_sqs_batch.json")["Records"][0]
     records = []
-    for body in bodies:
+    sent = int(time.time() * 1000)
+    for index, body in enumerate(bodies):
         record = json.loads(json.dumps(template))
         record["messageId"] = str(uuid.uuid4())
         record["receiptHandle"] = f"receipt-{uuid.uuid4().hex}"
         record["body"] = body if isinstance(body, str) else json.dumps(body)
         record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        record["attributes"]["SentTimestamp"] = str(sent + index)
         records.append(record)
     return {"Records": records}
 
 
+# Tickets a flush handed back (waiting), by organisation: what :func:`make_due` brings back at once.
+_WAITING: dict[str, str] = {}
+
+
 def invoke(event: dict[str, Any], remaining_ms: int = 60_000) -> list[str]:
-    """Run the push handler; the ids it hands back to SQS."""
-    answer = push.lambda_handler(event, FakeContext(remaining_ms))
-    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+    """Run the intake on ``event``, then every flush it caused, as Lambda would; the ids of the event's
+    messages that did not settle (handed back by the intake, or waiting in an outbox for a retry)."""
+    answer = intake.lambda_handler(event, FakeContext(remaining_ms))
+    handed_back = [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
+    flush_all(remaining_ms)
+    ids = {r["messageId"] for r in event["Records"]}
+    return handed_back + sorted(ids & waiting_message_ids())
+
+
+def flush_all(remaining_ms: int = 60_000) -> int:
+    """Run the push on every visible flush ticket until none is left; how many tickets it ran."""
+    sqs = boto3.client("sqs")
+    url = wiring.settings().flush_queue_url
+    runs = 0
+    while True:
+        messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, AttributeNames=["All"]).get("Messages", [])
+        if not messages:
+            return runs
+        message = messages[0]
+        answer = push.lambda_handler({"Records": [lambda_record(dict(message))]}, FakeContext(remaining_ms))
+        runs += 1
+        tenant = json.loads(message["Body"])["tenant_id"]
+        if answer["batchItemFailures"]:
+            _WAITING[tenant] = message["ReceiptHandle"]
+        else:
+            _WAITING.pop(tenant, None)
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def waiting_message_ids() -> set[str]:
+    """The SQS message ids of every event waiting in an outbox."""
+    return {item["message_id"] for item in outbox_items()}
+
+
+def outbox_items() -> list[dict[str, Any]]:
+    client = boto3.client("dynamodb")
+    table = wiring.settings().table_name
+    items = client.scan(
+        TableName=table,
+        FilterExpression="begins_with(pk, :o) AND begins_with(sk, :e)",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX#"}, ":e": {"S": "E#"}},
+    )["Items"]
+    return [from_item(i) for i in items]
+
+
+def make_due(*, attempts: int | None = None) -> list[str]:
+    """Bring every waiting event forward to now (``attempts``: as if tried that often already) and flush;
+    the ids still waiting afterwards. A retry's backoff, as if its time had passed."""
+    client = boto3.client("dynamodb")
+    table = wiring.settings().table_name
+    waiting = outbox_items()
+    for item in waiting:
+        names = {"#nb": "not_before"}
+        expression = "SET #nb = :zero"
+        values: dict[str, Any] = {":zero": {"N": "0"}}
+        if attempts is not None:
+            names["#at"] = "attempts"
+            expression += ", #at = :attempts"
+            values[":attempts"] = {"N": str(attempts)}
+        client.update_item(
+            TableName=table,
+            Key={"pk": {"S": item["pk"]}, "sk": {"S": item["sk"]}},
+            UpdateExpression=expression,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+    sqs = boto3.client("sqs")
+    url = wiring.settings().flush_queue_url
+    for receipt in list(_WAITING.values()):
+        with contextlib.suppress(Exception):
+            sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt, VisibilityTimeout=0)
+    _WAITING.clear()
+    # What a wake-up would do when it came: a ticket for each organisation with events waiting.
+    tenants = sorted({str(item["pk"]).removeprefix("OUTBOX#") for item in waiting})
+    if tenants:
+        wiring.flush_tickets().send(wiring.outbox().generations(tenants))
+    flush_all()
+    return sorted(waiting_message_ids())
 
 
 @dataclass

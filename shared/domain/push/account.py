@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shared.adapters.outbox import InFlight
 from shared.domain.push import claims, contacts, invoices, payments
-from shared.domain.push.model import Fate, Outcome
+from shared.domain.push.model import Fate, Message, Outcome
 from shared.domain.status import announce
 from shared.domain.xero_session import OutOfBudget, XeroSession
 from shared.errors import (
@@ -21,6 +22,7 @@ from shared.errors import (
     XeroUnavailable,
 )
 from shared.models.connection import ConnectionStatus
+from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
 from shared.models.status_events import ConnectionNeedsReconnect
 from shared.observability import logger
 
@@ -28,6 +30,8 @@ if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
 
 BUSY_DELAY = 20
+MOVED = "organisation_moved"  # sent back through the intake, which queues it for the new organisation
+InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def run_account(run: AccountRun) -> None:
@@ -50,10 +54,47 @@ def run_account(run: AccountRun) -> None:
         logger.exception("unexpected error in the push for an account", extra={"account_id": run.account_id})
         run.finish_rest(Outcome(Fate.RETRIED, "internal_error", "an unexpected error stopped the push"))
     finally:
-        claims.release(run)
+        _record(run)
         if run.session is not None:
             counts = run.session.counts
             run.tally.add_calls(counts.calls, counts.rate_limited, counts.by_resource)
+
+
+def _record(run: AccountRun) -> None:
+    """Store what the stages learnt, then what is still in flight. Records first: if they cannot be
+    stored, nothing of this account is settled, and its in-flight note keeps what was sent."""
+    try:
+        run.ledger.write()
+    except StorageError:
+        logger.exception(
+            "could not store the sync records; the events will be tried again", extra={"account_id": run.account_id}
+        )
+        for message in run.messages:
+            message.outcome = Outcome(Fate.RETRIED, "storage_error", "the sync records could not be stored")
+            message.failure = None
+            message.synced = None
+        return
+    settled_invoices = {
+        m.event.data.invoice_id for m in run.messages if isinstance(m.event, InvoiceEvent) and _settled(m)
+    }
+    settled_payments = {
+        m.event.data.payment_id for m in run.messages if isinstance(m.event, PaymentRecorded) and _settled(m)
+    }
+    still = InFlight()
+    still.add(run.in_flight)
+    still.add(run.sent)
+    still = still.without(settled_invoices, settled_payments)
+    if (run.in_flight or run.sent) and run.parts.outbox is not None:
+        try:
+            run.parts.outbox.note_in_flight(run.tenant_id, run.account_id, still)
+        except StorageError:
+            logger.warning(
+                "could not update the in-flight note; it is kept as it was", extra={"account_id": run.account_id}
+            )
+
+
+def _settled(message: Message) -> bool:
+    return message.outcome is not None and message.outcome.fate.settled
 
 
 def _stages(run: AccountRun) -> None:
@@ -68,6 +109,10 @@ def _stages(run: AccountRun) -> None:
         run.finish_rest(
             Outcome(Fate.PARKED, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
         )
+        return
+    if connection.tenant_id != run.tenant_id:
+        # The account moved to another organisation since these events were queued for this one.
+        run.finish_rest(Outcome(Fate.DEFERRED, MOVED, "the account now syncs to another Xero organisation"))
         return
     run.connection = connection
     run.settings = parts.settings.get(run.account_id)

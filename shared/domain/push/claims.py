@@ -1,24 +1,23 @@
-"""Claims: the right to push the newest version of each invoice in the batch, and giving back what
-was not finished.
+"""The newest version of each invoice in the flush, checked against its sync record.
 
-Older versions (in the batch, or than what Xero already has) are skipped and counted; an invoice
-another invocation is pushing waits (deferred). Whatever did not settle gives its claim back expired,
-so the next attempt looks in Xero before it creates anything.
+Older versions (in the flush, or than what Xero already has) are skipped and counted on the record.
+An invoice an earlier flush sent to Xero without recording the answer (its in-flight note) is
+*uncertain*: the invoices stage looks for it in Xero, by every number sent, before creating anything.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
-from shared.domain.push.model import Fate, InvoiceWork, Message, Outcome
-from shared.errors import StorageError
-from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
-from shared.observability import logger
+from shared.adapters.sync_records import Claim
+from shared.domain.push.model import InvoiceWork, Message
+from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided
+from shared.models.records import InvoiceRecord
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
 
-BUSY_DELAY = 20
 InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
@@ -31,45 +30,37 @@ def claim_invoices(run: AccountRun) -> list[InvoiceWork]:
         other = newest.get(event.data.invoice_id)
         if other is None or _version(other) < event.data.version:
             if other is not None:
-                run.skip(other)  # superseded within this batch
+                run.skip(other)  # superseded within this flush
             newest[event.data.invoice_id] = message
         else:
             run.skip(message)
+    records = run.ledger.invoices(list(newest))
     work: list[InvoiceWork] = []
-    records = run.parts.records
-    for message in newest.values():
+    for invoice_id, message in newest.items():
         event = message.event
         assert isinstance(event, InvoiceEvent)
-        number = event.data.number if isinstance(event, InvoiceUpserted) else None
-        claim = records.claim_invoice(
-            run.account_id, event.data.invoice_id, event.data.version, run.now, tenant_id=run.tenant_id, number=number
-        )
-        if claim.kind == "older":
-            records.note_skipped(run.account_id, event.data.invoice_id, event.data.version, run.now)
+        record = records.get(invoice_id) or InvoiceRecord(invoice_id=invoice_id, tenant_id=run.tenant_id)
+        if record.last_version >= event.data.version:
+            run.ledger.put(_skipped(record, event.data.version, run.now))
             run.skip(message)
-        elif claim.kind == "busy":
-            message.finish(
-                Outcome(Fate.DEFERRED, "invoice_busy", "another invocation is pushing this invoice", BUSY_DELAY)
-            )
-        else:
-            run.claimed_invoices.add(event.data.invoice_id)
-            work.append(InvoiceWork(message, event, claim))
+            continue
+        sent = run.in_flight.invoices.get(invoice_id)
+        uncertain = sent is not None or record.pending_version is not None  # pending: a claim of the old push
+        if sent:
+            record = record.model_copy(update={"numbers_sent": record.numbers_sent | sent})
+        work.append(InvoiceWork(message, event, Claim("claimed", record, uncertain=uncertain)))
     return work
 
 
-def release(run: AccountRun) -> None:
-    """Claims of events that did not settle are given back, so a retry need not wait for them."""
-    for message in run.messages:
-        event = message.event
-        if message.outcome is not None and message.outcome.fate.settled:
-            continue
-        try:
-            if isinstance(event, InvoiceEvent) and event.data.invoice_id in run.claimed_invoices:
-                run.parts.records.release_invoice(run.account_id, event.data.invoice_id, event.data.version)
-            elif isinstance(event, PaymentRecorded) and event.data.payment_id in run.claimed_payments:
-                run.parts.records.release_payment(run.account_id, event.data.payment_id)
-        except StorageError:
-            logger.warning("could not release a claim; it will expire", extra={"account_id": run.account_id})
+def _skipped(record: InvoiceRecord, version: int, now: datetime) -> InvoiceRecord:
+    """An older version arrived after a newer one was pushed: counted, never sent."""
+    return record.model_copy(
+        update={
+            "last_skipped_version": version,
+            "last_skipped_at": now.isoformat(),
+            "skipped_count": record.skipped_count + 1,
+        }
+    )
 
 
 def _version(message: Message) -> int:

@@ -27,10 +27,10 @@ from shared.domain.push.invoices import refused
 from shared.domain.push.model import InvoiceWork, Message
 from shared.errors import Rejected
 from shared.models.events import Contact, ContactUpserted, InvoiceUpserted
+from shared.models.records import ContactRecord
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
-    from shared.models.records import ContactRecord
 
 NAME_TAKEN = "contact name"
 NUMBER_TAKEN = "contact number"
@@ -48,10 +48,7 @@ def resolve(run: AccountRun, work: list[InvoiceWork]) -> None:
     wanted = set(updates) | set(embedded)
     if not wanted:
         return
-    tenant = run.tenant_id
-    stored = {
-        c: r for c, r in run.parts.records.contacts(run.account_id, sorted(wanted)).items() if r.belongs_to(tenant)
-    }
+    stored = run.ledger.contacts(sorted(wanted))
     for contact_id, (message, event) in list(updates.items()):
         if contact_id in stored and stored[contact_id].version >= event.data.version:
             run.skip(message)
@@ -76,17 +73,19 @@ def resolve(run: AccountRun, work: list[InvoiceWork]) -> None:
         record = stored.get(contact_id)
         if contact_id not in updates and record is not None and record.xero_contact_id == known[contact_id]:
             continue  # known already; an invoice's copy of a contact does not count as an update
-        run.parts.records.save_contact(
-            run.account_id,
-            contact_id,
-            {
-                "tenant_id": tenant,
-                "xero_contact_id": known[contact_id],
-                "number": numbers[contact_id],
-                "fingerprint": _fingerprint(contact, numbers[contact_id]),
-                "updated_at": run.now.isoformat(),
-            },
-            updates[contact_id][1].data.version if contact_id in updates else (record.version if record else 0),
+        run.ledger.put(
+            (record or ContactRecord(contact_id=contact_id)).model_copy(
+                update={
+                    "xero_contact_id": known[contact_id],
+                    "number": numbers[contact_id],
+                    "fingerprint": _fingerprint(contact, numbers[contact_id]),
+                    "version": updates[contact_id][1].data.version
+                    if contact_id in updates
+                    else (record.version if record else 0),
+                    "state": "synced",
+                    "updated_at": run.now.isoformat(),
+                }
+            )
         )
     run.contact_ids = known
     _settle(run, updates, work, failures)
@@ -110,23 +109,23 @@ def _newest_updates(run: AccountRun) -> dict[str, tuple[Message, ContactUpserted
 
 def _hold_numbers(run: AccountRun, contact_ids: list[str], failures: dict[str, Rejected]) -> dict[str, str]:
     """The ContactNumber each new contact gets in this organisation, held for this account."""
+    if not contact_ids:
+        return {}
     registry, tenant = run.parts.registry, run.tenant_id
-    holders = registry.holders(tenant, "CONTACT", contact_ids)
-    numbers: dict[str, str] = {}
-    for contact_id in contact_ids:
-        mine = Holder(run.account_id, contact_id)
-        holder = holders.get(contact_id) or registry.hold(tenant, "CONTACT", contact_id, mine)
-        number = contact_id
-        if holder is not None and holder != mine:
-            number = own_number(run.account_id, contact_id)
-            if registry.hold(tenant, "CONTACT", number, mine) is not None:
+    holders = registry.hold_all(tenant, "CONTACT", {c: Holder(run.account_id, c) for c in contact_ids})
+    numbers = {c: c for c in contact_ids if holders[c] == Holder(run.account_id, c)}
+    others = {own_number(run.account_id, c): c for c in contact_ids if c not in numbers}
+    if others:
+        held = registry.hold_all(tenant, "CONTACT", {n: Holder(run.account_id, c) for n, c in others.items()})
+        for number, contact_id in others.items():
+            if held[number] == Holder(run.account_id, contact_id):
+                numbers[contact_id] = number
+            else:
                 failures[contact_id] = Rejected(
                     "contact_number_taken",
                     f"Contact {contact_id} could not be given a contact number in this Xero organisation.",
                     "Contact support: two accounts on the organisation claim the same contact.",
                 )
-                continue
-        numbers[contact_id] = number
     return numbers
 
 

@@ -10,24 +10,27 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from shared.adapters.outbox import InFlight
 from shared.domain.push.model import SKIPPED, SYNCED, Fate, Message, Outcome, Tally
 from shared.domain.push.outcomes import record_failure
 
 if TYPE_CHECKING:
     from shared.adapters.budget import CallBudget
     from shared.adapters.connections import ConnectionRepository
+    from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.org_registry import OrganisationRegistry
+    from shared.adapters.outbox import Outbox
     from shared.adapters.queue import InvoiceQueue
     from shared.adapters.settings import SettingsRepository
     from shared.adapters.status_events import StatusEvents
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
+    from shared.domain.push.ledger import Ledger
     from shared.domain.queued_alerts import QueuedAlerts
     from shared.domain.tokens import TokenManager
     from shared.domain.xero_session import XeroSession
     from shared.errors import Rejected
     from shared.models.connection import Connection
-    from shared.models.records import InvoiceRecord
     from shared.models.settings import AccountSettings
 
 TAX_RATE_CACHE_SECONDS = 600
@@ -49,6 +52,9 @@ class PushParts:
     max_receives: int = 8
     invoice_url: str = ""  # the platform's invoice page, with {invoice_id}; sent as the invoice's Url
     status_events: StatusEvents | None = None  # the platform's sync-status bus
+    outbox: Outbox | None = None
+    tickets: FlushTickets | None = None
+    coalesce_seconds: float = 20.0  # how long a flush waits for more events to fill a batch
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tax_rates: dict[str, tuple[float, dict[str, Decimal]]] = field(default_factory=dict)
@@ -59,7 +65,7 @@ class PushParts:
 
 @dataclass
 class AccountRun:
-    """One account's messages of a batch, and what the stages learn about them on the way."""
+    """One account's events of an organisation's flush, and what the stages learn about them."""
 
     parts: PushParts
     account_id: str
@@ -67,19 +73,14 @@ class AccountRun:
     seconds_left: Callable[[], float]
     tally: Tally
     now: datetime
+    tenant_id: str
+    ledger: Ledger
+    in_flight: InFlight = field(default_factory=InFlight)  # what an earlier flush sent, unrecorded
+    sent: InFlight = field(default_factory=InFlight)  # what this flush sends
     connection: Connection | None = None
     settings: AccountSettings | None = None
     session: XeroSession | None = None
     contact_ids: dict[str, str] = field(default_factory=dict)  # platform contact id → Xero ContactID
-    invoices: dict[str, InvoiceRecord] = field(default_factory=dict)  # records as this batch left them
-    claimed_invoices: set[str] = field(default_factory=set)
-    claimed_payments: set[str] = field(default_factory=set)
-
-    @property
-    def tenant_id(self) -> str:
-        assert self.connection is not None
-        assert self.connection.tenant_id is not None
-        return self.connection.tenant_id
 
     @property
     def xero(self) -> XeroSession:
@@ -109,5 +110,15 @@ class AccountRun:
         if message.outcome is not None:
             return
         if message.event is not None:
-            record_failure(self.parts, message.event, message, failure)
+            record_failure(self.parts, message.event, message, failure, self.ledger)
         message.finish(Outcome(Fate.FAILED, failure.code, failure.message))
+
+    def sending(self, *, invoices: dict[str, str | None] | None = None, payments: list[str] | None = None) -> None:
+        """Before a write to Xero: note what it carries, so a crash before the answer is recorded leaves
+        the next flush knowing where to look."""
+        self.sent.add(InFlight({i: {n} if n else set() for i, n in (invoices or {}).items()}, set(payments or ())))
+        note = InFlight()
+        note.add(self.in_flight)
+        note.add(self.sent)
+        if self.parts.outbox is not None:
+            self.parts.outbox.note_in_flight(self.tenant_id, self.account_id, note)

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.org_registry import Holder
-from shared.adapters.sync_records import event_values
+from shared.adapters.sync_records import keep_event
 from shared.domain.mapping import (
     check_booked,
     content_fingerprint,
@@ -27,6 +27,7 @@ from shared.domain.mapping import (
 )
 from shared.domain.push import calls
 from shared.domain.push.context import TAX_RATE_CACHE_SECONDS
+from shared.domain.push.ledger import synced
 from shared.domain.push.model import Fate, InvoiceWork, Outcome
 from shared.domain.push.outcomes import alert
 from shared.errors import Rejected
@@ -89,16 +90,11 @@ def tax_rates(run: AccountRun, needed: set[str]) -> dict[str, Decimal]:
 
 def _hold_numbers(run: AccountRun, items: list[InvoiceWork]) -> None:
     """Each invoice number is held for one platform invoice per organisation before it is sent."""
-    registry, tenant = run.parts.registry, run.tenant_id
-    wanted = [w for w in items if w.number]
-    holders = registry.holders(tenant, "INVOICE", [w.number for w in wanted if w.number])
-    for w in wanted:
-        assert w.number is not None
-        mine = Holder(run.account_id, w.invoice_id)
-        holder = holders.get(w.number)
-        if holder is None:
-            holder = registry.hold(tenant, "INVOICE", w.number, mine)
-        if holder is not None and holder != mine:
+    wanted = {w.number: Holder(run.account_id, w.invoice_id) for w in items if w.number}
+    holders = run.parts.registry.hold_all(run.tenant_id, "INVOICE", wanted) if wanted else {}
+    for w in items:
+        holder = holders.get(w.number or "")
+        if w.number and holder is not None and holder != Holder(run.account_id, w.invoice_id):
             run.fail(w.message, _number_held(w.number, holder, run.account_id))
 
 
@@ -198,6 +194,7 @@ def _refuse_paid_void(record: InvoiceRecord) -> None:
 def _send(run: AccountRun, method: Literal["PUT", "POST"], items: list[InvoiceWork]) -> None:
     duplicates: list[InvoiceWork] = []
     for batch in calls.by_size(items, lambda w: w.element or {}):
+        run.sending(invoices={w.invoice_id: w.number for w in batch})
         results = calls.write(
             run.xero,
             method,
@@ -308,16 +305,19 @@ def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
         "currency": result.get("CurrencyCode") or record.currency,
         "total": _money(result.get("Total"), record.total),
         "amount_due": _money(result.get("AmountDue"), record.amount_due),
+        "numbers_sent": record.numbers_sent | ({w.number} if w.number and w.element else set()),
+        "last_version": w.version,
         "last_pushed_at": run.now.isoformat(),
         "updated_at": run.now.isoformat(),
-        **event_values(w.message.body),
+        "last_event": w.message.body if keep_event(w.message.body) else None,
     }
     mismatch = check_booked(w.prepared, result, w.number) if w.prepared is not None and result else None
-    run.parts.records.complete_invoice(run.account_id, w.invoice_id, w.version, values, mismatch=mismatch, now=run.now)
-    run.invoices[w.invoice_id] = w.message.synced = InvoiceRecord.model_validate(
-        {**record.model_dump(), **{k: v for k, v in values.items() if not k.startswith("last_event")}}
-        | {"last_version": w.version}
-    )
+    if mismatch is None:
+        run.ledger.put(record.model_copy(update=synced(**values)))
+    else:  # Xero holds this version, booked otherwise: recorded as pushed (a retry updates it) and failed
+        run.ledger.put(record.model_copy(update=values))
+        run.ledger.fail_invoice(run.account_id, w.invoice_id, w.version, mismatch, run.now, {})
+    w.message.synced = run.ledger.invoice(w.invoice_id)
     _release_old_number(run, record, w)
     if mismatch is not None:
         logger.error(
@@ -339,10 +339,10 @@ def _release_old_number(run: AccountRun, record: InvoiceRecord, w: InvoiceWork) 
         run.parts.registry.release(run.tenant_id, "INVOICE", record.number, Holder(run.account_id, w.invoice_id))
 
 
-def _money(value: Any, default: Decimal | None) -> str | None:
+def _money(value: Any, default: Decimal | None) -> Decimal | None:
     if value is None or isinstance(value, bool):
-        return str(default) if default is not None else None
-    return str(Decimal(str(value)))
+        return default
+    return Decimal(str(value))
 
 
 def _tax_types(work: list[InvoiceWork], settings: AccountSettings) -> set[str]:

@@ -5,6 +5,7 @@ Every message ends with exactly one :class:`Fate`. The same words name the EMF m
 
 | fate       | when                                                        | what happens to the message           |
 | ---------- | ----------------------------------------------------------- | ------------------------------------- |
+| queued     | the intake put it in its organisation's outbox              | deleted from the platform's queue     |
 | synced     | Xero holds what the event says (or needed nothing sent)     | deleted from the queue                |
 | skipped    | older than what was pushed, or superseded in the same batch | deleted; counted on the sync record   |
 | deferred   | Xero's rate limit, or another invocation on the same item   | sent again later; no receive spent    |
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 
 
 class Fate(StrEnum):
+    QUEUED = "queued"
     SYNCED = "synced"
     SKIPPED = "skipped"
     DEFERRED = "deferred"
@@ -71,6 +73,9 @@ class Message:
     failure: SyncFailure | None = None
     subject_account: str | None = None  # the account a malformed body still names
     synced: InvoiceRecord | None = None  # the invoice's record as this message left it in Xero
+    key: str = ""  # its outbox item's key (an event being flushed)
+    queued_at: float = 0.0  # when it reached its organisation's outbox
+    published_ms: int = 0  # when the platform sent it (SQS's SentTimestamp)
 
     @property
     def account_id(self) -> str | None:
@@ -102,6 +107,11 @@ class Tally:
         self.rate_limited += rate_limited
         for name, count in by_resource.items():
             self.by_resource[name] = self.by_resource.get(name, 0) + count
+
+    def merge(self, other: Tally) -> None:
+        for fate, count in other.fates.items():
+            self.fates[fate] += count
+        self.add_calls(other.xero_calls, other.rate_limited, other.by_resource)
 
     def summary(self) -> dict[str, int]:
         return {**{fate.value: n for fate, n in self.fates.items()}, "xero_calls": self.xero_calls}

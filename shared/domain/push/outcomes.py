@@ -4,9 +4,9 @@ the owner told, the batch counted."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from shared.adapters.sync_records import event_values
+from shared.adapters.sync_records import MAX_KEPT_EVENT_BYTES, compress
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.domain.status import announce
 from shared.errors import Rejected, StorageError, SyncError, XeroError
@@ -16,24 +16,36 @@ from shared.models.status_events import InvoiceSynced, InvoiceSyncFailed
 from shared.observability import logger
 
 if TYPE_CHECKING:
+    from shared.adapters.sync_records import SyncRecords
     from shared.domain.push.context import PushParts
+    from shared.domain.push.ledger import Ledger
     from shared.models.records import InvoiceRecord
 
 NOT_PROCESSED = Outcome(Fate.RETRIED, "not_processed", "the message was not processed", 30)
 
 
-def record_failure(parts: PushParts, event: Event, message: Message, failure: Rejected) -> None:
-    """The failed sync record, and the alert the owner will receive (sent when the batch settles)."""
+def backoff(attempt: int) -> int:
+    """Seconds before a retried event is tried again: 30 s, doubling, at most 15 minutes."""
+    return int(min(900, 30 * 2 ** max(0, attempt - 1)))
+
+
+def record_failure(
+    parts: PushParts, event: Event, message: Message, failure: Rejected, ledger: Ledger | None = None
+) -> None:
+    """The failed sync record (staged on the flush's ``ledger``, or written now), and the alert the owner
+    will receive (queued when the batch settles)."""
+    sink: Ledger | SyncRecords = ledger or parts.records
     now = parts.now()
-    extra = {"updated_at": now.isoformat(), **event_values(message.body)}
+    kept = len(compress(message.body)) <= MAX_KEPT_EVENT_BYTES
+    extra = {"updated_at": now.isoformat(), "last_event": message.body if kept else None}
     if isinstance(event, PaymentRecorded):
-        invoice = _invoice(parts, event.account_id, event.data.invoice_id)
-        parts.records.fail_payment(
+        invoice = _invoice(parts, ledger, event.account_id, event.data.invoice_id)
+        sink.fail_payment(
             event.account_id,
             event.data.payment_id,
             failure,
             now,
-            {**extra, "invoice_id": event.data.invoice_id, "amount": str(event.data.amount)},
+            {**extra, "invoice_id": event.data.invoice_id, "amount": event.data.amount},
         )
         message.failure = alert(
             event.data.invoice_id,
@@ -45,7 +57,7 @@ def record_failure(parts: PushParts, event: Event, message: Message, failure: Re
             currency=invoice.currency if invoice else None,
         )
     elif isinstance(event, InvoiceUpserted | InvoiceVoided | InvoiceDeleted):
-        parts.records.fail_invoice(
+        sink.fail_invoice(
             event.account_id,
             event.data.invoice_id,
             event.data.version,
@@ -73,15 +85,26 @@ def alert(invoice_id: str, number: str | None, failure: Rejected, **subject: Any
     )
 
 
-def _invoice(parts: PushParts, account_id: str, invoice_id: str) -> InvoiceRecord | None:
+def _invoice(parts: PushParts, ledger: Ledger | None, account_id: str, invoice_id: str) -> InvoiceRecord | None:
     try:
-        return parts.records.invoice(account_id, invoice_id)
+        return ledger.invoice(invoice_id) if ledger else parts.records.invoice(account_id, invoice_id)
     except StorageError:
         return None
 
 
-def settle(parts: PushParts, messages: list[Message], tally: Tally) -> None:
-    """Carry out each message's fate; a retry that used up its receives becomes a failure."""
+class EventSource(Protocol):
+    """Where a batch's messages came from, and how each fate is carried out there."""
+
+    def defer(self, message: Message, delay: int) -> None: ...
+    def retry(self, message: Message, backoff: int) -> None: ...
+    def park(self, message: Message, code: str) -> None: ...
+    def dead(self, message: Message, code: str, reason: str) -> None: ...
+    def done(self, message: Message) -> None: ...
+    def commit(self) -> None: ...
+
+
+def settle(parts: PushParts, messages: list[Message], tally: Tally, source: EventSource) -> None:
+    """Carry out each message's fate; a retry that used up its attempts becomes a failure."""
     for message in messages:
         outcome = message.outcome or NOT_PROCESSED
         if outcome.fate == Fate.RETRIED and message.receive_count >= parts.max_receives:
@@ -89,8 +112,9 @@ def settle(parts: PushParts, messages: list[Message], tally: Tally) -> None:
                 Fate.FAILED, outcome.code, f"gave up after {message.receive_count} attempts: {outcome.reason}"
             )
             _record_exhausted(parts, message, outcome)
-        message.outcome = _act(parts, message, outcome)
+        message.outcome = _act(source, message, outcome)
         tally.count(message.outcome.fate)
+    source.commit()
     deliver_alerts(parts, messages)
     announce(parts.status_events, *(e for m in messages if (e := status_event(m, parts.now())) is not None))
 
@@ -148,25 +172,18 @@ def deliver_alerts(parts: PushParts, messages: list[Message]) -> None:
         logger.exception("could not queue the sync-failed emails", extra={"count": len(requests)})
 
 
-def _act(parts: PushParts, message: Message, outcome: Outcome) -> Outcome:
+def _act(source: EventSource, message: Message, outcome: Outcome) -> Outcome:
     try:
         if outcome.fate == Fate.DEFERRED:
-            parts.queue.publish([message.body], delay=outcome.delay, deferrals=message.deferrals + 1)
+            source.defer(message, outcome.delay)
         elif outcome.fate == Fate.PARKED and message.event is not None:
-            parts.records.park(
-                message.event.account_id, message.event.event_id, message.body, outcome.code, parts.now()
-            )
+            source.park(message, outcome.code)
         elif outcome.fate == Fate.FAILED:
-            parts.queue.dead(
-                message.body,
-                code=outcome.code,
-                reason=outcome.reason,
-                message_id=message.message_id,
-                account_id=message.account_id,
-            )
+            source.dead(message, outcome.code, outcome.reason)
         elif outcome.fate == Fate.RETRIED:
-            backoff = outcome.delay or min(900, 30 * 2 ** max(0, message.receive_count - 1))
-            parts.queue.back_off(message.receipt_handle, backoff)
+            source.retry(message, outcome.delay or backoff(message.receive_count))
+        else:
+            source.done(message)
     except StorageError:
         logger.exception("could not hand a message on; it will be received again", extra={"reason_code": outcome.code})
         return Outcome(Fate.RETRIED, outcome.code, outcome.reason)

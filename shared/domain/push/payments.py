@@ -15,26 +15,25 @@ from typing import TYPE_CHECKING, Any
 from shared.domain.mapping import payment_element, payment_reference
 from shared.domain.push import calls
 from shared.domain.push.invoices import refused
+from shared.domain.push.ledger import synced
 from shared.domain.push.model import Fate, Message, Outcome
 from shared.errors import Rejected
-from shared.models.events import PaymentRecorded
+from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
 from shared.models.records import InvoiceRecord, PaymentRecord
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
 
 WAIT = 60
+InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def push(run: AccountRun) -> None:
     payments = [m for m in run.live() if isinstance(m.event, PaymentRecorded)]
     if not payments:
         return
-    tenant = run.tenant_id
-    invoice_ids = [_event(m).data.invoice_id for m in payments]
-    missing = [i for i in invoice_ids if i not in run.invoices]
-    known = {i: r.in_organisation(tenant) for i, r in run.parts.records.invoices(run.account_id, missing).items()}
-    known |= run.invoices
+    known = run.ledger.invoices([_event(m).data.invoice_id for m in payments])
+    records = run.ledger.payments([_event(m).data.payment_id for m in payments])
     ready: list[tuple[Message, PaymentRecorded, InvoiceRecord, dict[str, Any]]] = []
     for message in payments:
         event = _event(message)
@@ -43,17 +42,12 @@ def push(run: AccountRun) -> None:
             continue
         assert invoice is not None
         assert invoice.xero_invoice_id is not None
-        claim = run.parts.records.claim_payment(
-            run.account_id, event.data.payment_id, event.data.invoice_id, run.now, tenant_id=tenant
-        )
-        if claim.kind == "older":
-            _already_sent(run, message, event, claim.record)
+        record = records.get(event.data.payment_id)
+        if record is not None and record.xero_payment_id:
+            _already_sent(run, message, event, record)
             continue
-        if claim.kind == "busy":
-            message.finish(Outcome(Fate.DEFERRED, "payment_busy", "another invocation is pushing this payment", 20))
-            continue
-        run.claimed_payments.add(event.data.payment_id)
-        if claim.uncertain and _adopt(run, event, invoice):
+        uncertain = event.data.payment_id in run.in_flight.payments or bool(record and record.pending_version)
+        if uncertain and _adopt(run, event, invoice):
             run.done(message)
             continue
         try:
@@ -65,6 +59,7 @@ def push(run: AccountRun) -> None:
             continue
         ready.append((message, event, invoice, element))
     for batch in calls.by_size(ready, lambda item: item[3]):
+        run.sending(payments=[e.data.payment_id for _, e, _, _ in batch])
         results = calls.write(
             run.xero,
             "PUT",
@@ -113,13 +108,22 @@ def _payable(run: AccountRun, message: Message, event: PaymentRecorded, invoice:
     elif invoice is not None and invoice.xero_invoice_id:
         # A draft in Xero: the platform's "sent" may still be on its way.
         message.finish(Outcome(Fate.RETRIED, "invoice_not_approved", "its invoice is still a draft in Xero", WAIT))
-    elif invoice is not None and invoice.pending_version:
-        # The invoice is being pushed, or waits for a retry: wait without spending a receive.
+    elif _invoice_waits(run, event.data.invoice_id):
+        # The invoice's own event waits in the outbox (a retry, Xero's limits): wait without spending a try.
         message.finish(Outcome(Fate.DEFERRED, "invoice_pending", "its invoice is on its way to Xero", WAIT))
     else:
         # No event for the invoice yet (events arrive in any order): wait for it, boundedly.
         message.finish(Outcome(Fate.RETRIED, "invoice_not_synced", "its invoice has not reached Xero yet", WAIT))
     return False
+
+
+def _invoice_waits(run: AccountRun, invoice_id: str) -> bool:
+    return any(
+        isinstance(m.event, InvoiceEvent)
+        and m.event.data.invoice_id == invoice_id
+        and (m.outcome is None or not m.outcome.fate.settled)
+        for m in run.messages
+    )
 
 
 def _already_sent(run: AccountRun, message: Message, event: PaymentRecorded, record: PaymentRecord) -> None:
@@ -161,30 +165,28 @@ def _done(
     answered: dict[str, Any] | None,
     invoice: InvoiceRecord,
 ) -> None:
-    run.parts.records.complete_payment(
-        run.account_id,
-        event.data.payment_id,
-        {
-            "tenant_id": run.tenant_id,
-            "invoice_id": event.data.invoice_id,
-            "xero_payment_id": xero_payment_id,
-            "amount": str(event.data.amount),
-            "date": event.data.date.isoformat(),
-            "updated_at": run.now.isoformat(),
-        },
+    current = run.ledger.payments([event.data.payment_id]).get(event.data.payment_id)
+    run.ledger.put(
+        (current or PaymentRecord(payment_id=event.data.payment_id)).model_copy(
+            update=synced(
+                invoice_id=event.data.invoice_id,
+                xero_payment_id=xero_payment_id,
+                amount=event.data.amount,
+                date=event.data.date.isoformat(),
+                updated_at=run.now.isoformat(),
+            )
+        )
     )
-    run.claimed_payments.discard(event.data.payment_id)
-    invoice = run.invoices.get(event.data.invoice_id, invoice)
+    invoice = run.ledger.invoice(event.data.invoice_id) or invoice
     due = _decimal((answered or {}).get("AmountDue"))
     if due is None and invoice.amount_due is not None:
         due = max(invoice.amount_due - event.data.amount, Decimal(0))
     if due is None:
         return
     status = (answered or {}).get("Status") or ("PAID" if due == 0 else invoice.xero_status)
-    run.parts.records.record_payment_on_invoice(
-        run.account_id, event.data.invoice_id, amount_due=due, status=status, now=run.now
+    run.ledger.put(
+        invoice.model_copy(update={"amount_due": due, "xero_status": status, "updated_at": run.now.isoformat()})
     )
-    run.invoices[event.data.invoice_id] = invoice.model_copy(update={"amount_due": due, "xero_status": status})
 
 
 def _decimal(value: Any) -> Decimal | None:

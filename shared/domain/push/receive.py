@@ -35,14 +35,16 @@ def message_from_record(record: dict[str, Any]) -> Message:
     try:
         receive_count = int(attributes.get("ApproximateReceiveCount", 1))
         deferred = int(deferrals.get("stringValue") or 0)
+        published = int(attributes.get("SentTimestamp") or 0)
     except (TypeError, ValueError):
-        receive_count, deferred = 1, 0
+        receive_count, deferred, published = 1, 0, 0
     return Message(
         message_id=str(record.get("messageId", "")),
         receipt_handle=str(record.get("receiptHandle", "")),
         body=str(record.get("body", "")),
         receive_count=receive_count,
         deferrals=deferred,
+        published_ms=published,
     )
 
 

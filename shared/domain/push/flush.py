@@ -1,0 +1,159 @@
+"""One organisation's flush: its outbox's waiting events, oldest first, through the push pipeline in
+passes of up to 500, until the outbox is empty or something must be waited for.
+
+What it waits for, it says as a number of seconds, and its ticket is hidden that long:
+
+- fewer events than fill a Xero call (50), the oldest queued less than ``coalesce_seconds`` ago: wait
+  for more to arrive (the bounded wait that makes batches full whatever else shares the queue);
+- every waiting event is put off (Xero's minute or day limit, a retry's backoff): until the first is due;
+- the invocation's time is nearly spent: hand the ticket back at once for another invocation.
+
+Each event's fate is carried out on the outbox (:class:`OutboxSource`): settled ones are deleted,
+waiting ones rescheduled (a retry counts an attempt, a deferral does not), parked and failed ones
+moved where they belong first. Events of an account that moved to another organisation go back
+through the intake, which queues them for the new one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from shared.adapters.outbox import OutboxItem, rescheduled
+from shared.domain.push.account import MOVED
+from shared.domain.push.calls import PER_CALL
+from shared.domain.push.model import Message, Tally
+from shared.observability import logger
+
+if TYPE_CHECKING:
+    from shared.domain.push import PushService
+    from shared.domain.push.context import PushParts
+
+PASS = 500  # events read and pushed at once
+MARGIN_SECONDS = 50  # an invocation with less time than this left starts no new pass
+
+
+@dataclass
+class FlushReport:
+    """What a flush did, and how long its organisation must wait (None: the outbox is empty)."""
+
+    wait: float | None = None  # hide the ticket this long (its organisation can do nothing before)
+    wake_in: float | None = None  # done for now; a wake-up in this long (events due later, others may come)
+    passes: int = 0
+    tally: Tally = field(default_factory=Tally)
+
+
+class OutboxSource:
+    """The event source of a flush pass: each fate carried out on the organisation's outbox."""
+
+    def __init__(self, parts: PushParts, tenant_id: str, items: dict[str, OutboxItem]) -> None:
+        self._parts = parts
+        self._tenant = tenant_id
+        self._items = items
+        self._done: list[str] = []
+        self._later: list[OutboxItem] = []
+
+    def defer(self, message: Message, delay: int) -> None:
+        if message.outcome is not None and message.outcome.code == MOVED:
+            self._parts.queue.publish([message.body])
+            self._done.append(message.key)
+            return
+        self._reschedule(message, delay, retried=False)
+
+    def retry(self, message: Message, backoff: int) -> None:
+        self._reschedule(message, backoff, retried=True)
+
+    def park(self, message: Message, code: str) -> None:
+        assert message.event is not None
+        self._parts.records.park(
+            message.event.account_id, message.event.event_id, message.body, code, self._parts.now()
+        )
+        self._done.append(message.key)
+
+    def dead(self, message: Message, code: str, reason: str) -> None:
+        self._parts.queue.dead(
+            message.body, code=code, reason=reason, message_id=message.message_id, account_id=message.account_id
+        )
+        self._done.append(message.key)
+
+    def done(self, message: Message) -> None:
+        self._done.append(message.key)
+
+    def commit(self) -> None:
+        assert self._parts.outbox is not None
+        self._parts.outbox.settle(self._tenant, self._done, self._later)
+
+    def _reschedule(self, message: Message, seconds: int, *, retried: bool) -> None:
+        item = self._items[message.key]
+        self._later.append(rescheduled(item, not_before=self._parts.clock() + max(1, seconds), retried=retried))
+
+
+class Flush:
+    def __init__(self, parts: PushParts, service: PushService) -> None:
+        self._parts = parts
+        self._service = service
+
+    def run(self, tenant_id: str, seconds_left: Callable[[], float]) -> FlushReport:
+        parts = self._parts
+        outbox = parts.outbox
+        assert outbox is not None
+        outbox.start_flush(tenant_id)
+        report = FlushReport()
+        while True:
+            items = outbox.read(tenant_id, PASS)
+            now = parts.clock()
+            ready = [i for i in items if i.not_before <= now]
+            report.wait = self._wait(items, ready, now)
+            if not items:
+                return report
+            if not ready:
+                # Waiting events are due later. If Xero's limits hold the organisation, nothing else can go
+                # either: its ticket waits. Otherwise the ticket is done, so events that come meanwhile are
+                # flushed at once, and a wake-up brings the waiting ones back when they are due.
+                blocked = parts.budget.blocked_for(tenant_id)
+                if blocked > 0:
+                    report.wait = max(blocked, report.wait or 0)
+                else:
+                    report.wake_in, report.wait = report.wait, None
+                return report
+            if report.wait is not None:
+                return report
+            if seconds_left() < MARGIN_SECONDS:
+                report.wait = 0
+                return report
+            in_flight = outbox.in_flight(tenant_id)
+            messages = [_message(i) for i in ready]
+            tally = self._service.process(
+                messages,
+                seconds_left,
+                tenant_id=tenant_id,
+                source=OutboxSource(parts, tenant_id, {i.key: i for i in ready}),
+                in_flight=in_flight,
+            )
+            report.passes += 1
+            report.tally.merge(tally)
+            logger.info("flush pass", extra={"tenant_id": tenant_id, "events": len(messages), **tally.summary()})
+
+    def _wait(self, items: list[OutboxItem], ready: list[OutboxItem], now: float) -> float | None:
+        """How long to wait before pushing (None: push now, or nothing is waiting)."""
+        if not items:
+            return None
+        if not ready:
+            return max(1.0, min(i.not_before for i in items) - now)
+        age = now - min(i.sent_at for i in ready)
+        if len(ready) < PER_CALL and len(items) < PASS and age < self._parts.coalesce_seconds:
+            return self._parts.coalesce_seconds - age
+        return None
+
+
+def _message(item: OutboxItem) -> Message:
+    return Message(
+        message_id=item.message_id,
+        receipt_handle="",
+        body=item.body,
+        receive_count=item.attempts + 1,
+        deferrals=item.deferrals,
+        key=item.key,
+        queued_at=item.sent_at,
+    )
