@@ -40,7 +40,7 @@ class EventSourceMapping:
 
     @classmethod
     def from_template(
-        cls, function_logical_id: str = "PushFunction", template: dict[str, Any] | None = None, *, queue: str = ""
+        cls, function_logical_id: str = "IntakeFunction", template: dict[str, Any] | None = None, *, queue: str = ""
     ) -> EventSourceMapping:
         """The function's SQS event (the one on the ``queue`` logical id, when it has several)."""
         function = (template or load_template())["Resources"][function_logical_id]["Properties"]

@@ -57,16 +57,18 @@ class ConnectionRepository:
         item = answer.get("Item")
         return _connection(item) if item else None
 
-    def organisations_of(self, account_ids: list[str]) -> dict[str, tuple[str | None, bool]]:
-        """For each account that ever connected: the organisation it syncs to (None: none chosen)."""
-        found: dict[str, tuple[str | None, bool]] = {}
+    def organisations_of(self, account_ids: list[str]) -> dict[str, tuple[str | None, str]]:
+        """For each account that ever connected: the organisation it syncs to (None: none chosen) and
+        the connection's status."""
+        found: dict[str, tuple[str | None, str]] = {}
         unique = list(dict.fromkeys(account_ids))
         try:
             for start in range(0, len(unique), 100):
                 request: dict[str, Any] = {
                     self._table: {
                         "Keys": [self._key(a) for a in unique[start : start + 100]],
-                        "ProjectionExpression": "account_id, tenant_id",
+                        "ProjectionExpression": "account_id, tenant_id, #status",
+                        "ExpressionAttributeNames": {"#status": "status"},
                         # Strongly consistent: an event read as "never connected" just after its account
                         # connected would be parked after the connection released the parked ones.
                         "ConsistentRead": True,
@@ -76,7 +78,7 @@ class ConnectionRepository:
                     answer = self._client.batch_get_item(RequestItems=request)
                     for item in answer.get("Responses", {}).get(self._table, []):
                         values = from_item(item)
-                        found[str(values["account_id"])] = (values.get("tenant_id"), True)
+                        found[str(values["account_id"])] = (values.get("tenant_id"), str(values.get("status", "")))
                     request = dict(answer.get("UnprocessedKeys") or {})
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not read which organisations the accounts sync to") from exc

@@ -16,7 +16,8 @@ from shared.adapters.outbox import LIVE, OutboxItem
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.domain.push.outcomes import backoff, settle
 from shared.domain.push.receive import receive
-from shared.errors import StorageError
+from shared.errors import StorageError, SyncError
+from shared.models.connection import ConnectionStatus
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -71,9 +72,12 @@ class Intake:
         by_tenant: dict[str, list[tuple[Message, OutboxItem]]] = {}
         now = parts.clock()
         for account_id, group in groups.items():
-            tenant_id, known = routes.get(account_id, (None, False))
-            if not known:
+            if account_id not in routes:
                 _park(group, "unknown_account", f"account {account_id} has never connected Xero")
+                continue
+            tenant_id, status = routes[account_id]
+            if tenant_id is None and status != ConnectionStatus.CONNECTED:
+                self._not_connected(account_id, group, status)
             elif tenant_id is None:
                 _park(group, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
             else:
@@ -100,6 +104,17 @@ class Intake:
                 message.finish(QUEUED)
         settle(parts, messages, tally, SqsSource(parts))
         return tally
+
+    def _not_connected(self, account_id: str, group: list[Message], status: str) -> None:
+        """No organisation to queue for, and no connection either: parked, and the owner asked to reconnect
+        (once per connection loss; the push does the same for an account with an organisation)."""
+        reason = f"Xero is {status} for this account"
+        _park(group, "not_connected", reason)
+        if status == ConnectionStatus.NEEDS_RECONNECT:
+            try:
+                self._parts.alerts.reconnect_needed(account_id, reason, now=self._parts.now())
+            except SyncError:
+                logger.exception("could not queue the reconnect email", extra={"account_id": account_id})
 
     def _wake(self, wakes: list[Message]) -> None:
         """Wake-ups of organisations whose waiting events are due: a flush ticket for each."""

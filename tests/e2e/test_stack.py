@@ -98,12 +98,17 @@ def send(sqs: Any, url: str, body: dict[str, Any], **extra: Any) -> str:
 
 
 def test_the_event_source_mapping_is_read_from_the_template():
-    mapping = EventSourceMapping.from_template("PushFunction")
+    mapping = EventSourceMapping.from_template("IntakeFunction")
+    tickets = EventSourceMapping.from_template("PushFunction")
+    wakes = EventSourceMapping.from_template("IntakeFunction", queue="WakeQueue")
 
     assert mapping.queue_logical_id == "InvoiceQueue"
     assert mapping.batch_size == 100
-    assert mapping.batching_window_seconds == 10
+    assert mapping.batching_window_seconds == 5
     assert mapping.report_batch_item_failures
+    assert (tickets.queue_logical_id, tickets.batch_size, tickets.batching_window_seconds) == ("FlushQueue", 1, 0)
+    assert tickets.report_batch_item_failures
+    assert wakes.queue_logical_id == "WakeQueue"
     with pytest.raises(LookupError):
         EventSourceMapping.from_template("SweepFunction")
 

@@ -1,8 +1,8 @@
 """What the push scenarios share: many organisations, the push with its waits compressed, a pool of
 concurrent "Lambda containers" draining the real (moto) queue, and the checks on what Xero holds.
 
-Waits are compressed, never skipped: a deferral or a backoff still hides the message for a while (at
-most ``MAX_WAIT`` real seconds), so messages still come back late and out of order as they would.
+Waits are compressed, never skipped: a deferral or a backoff still puts an event off for a while (at
+most ``MAX_WAIT`` real seconds), so events still come back late and out of order as they would.
 """
 
 from __future__ import annotations
@@ -57,31 +57,55 @@ def accounts_for(stack: ProofStack, tenants: list[str], prefix: str) -> dict[str
 
 @contextlib.contextmanager
 def compressed_waits() -> Iterator[None]:
-    """The push's queue delays and backoffs, and its Xero timeout, shortened for the proof."""
+    """Every wait of the intake and the push (queue delays and backoffs, outbox reschedules, waiting
+    tickets and wake-ups, the batch wait) and the Xero timeout, shortened for the proof."""
+    from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.queue import InvoiceQueue
+    from shared.domain.push.flush import OutboxSource
 
-    original_publish, original_back_off = InvoiceQueue.publish, InvoiceQueue.back_off
+    saved = [
+        (InvoiceQueue, "publish"),
+        (InvoiceQueue, "back_off"),
+        (OutboxSource, "_reschedule"),
+        (FlushTickets, "wait"),
+        (FlushTickets, "wake_later"),
+    ]
+    originals = [getattr(owner, name) for owner, name in saved]
+    publish, back_off, reschedule, wait, wake_later = originals
 
-    def publish(self: InvoiceQueue, bodies: list[str], *, delay: int = 0, deferrals: int = 0) -> int:
-        return original_publish(self, bodies, delay=min(delay, MAX_WAIT), deferrals=deferrals)
+    def short_publish(self: Any, bodies: list[str], *, delay: int = 0, deferrals: int = 0) -> int:
+        return int(publish(self, bodies, delay=min(delay, MAX_WAIT), deferrals=deferrals))
 
-    def back_off(self: InvoiceQueue, receipt_handle: str, seconds: int) -> None:
-        original_back_off(self, receipt_handle, min(seconds, MAX_WAIT))
+    def short_back_off(self: Any, receipt_handle: str, seconds: int) -> None:
+        back_off(self, receipt_handle, min(seconds, MAX_WAIT))
 
-    previous = os.environ.get("HTTP_TIMEOUT_SECONDS")
+    def short_reschedule(self: Any, message: Any, seconds: int, *, retried: bool) -> None:
+        reschedule(self, message, min(seconds, MAX_WAIT), retried=retried)
+
+    def short_wait(self: Any, receipt_handle: str, seconds: float) -> None:
+        wait(self, receipt_handle, min(seconds, MAX_WAIT))
+
+    def short_wake_later(self: Any, tenant_id: str, seconds: float) -> None:
+        wake_later(self, tenant_id, min(seconds, MAX_WAIT))
+
+    for (owner, name), short in zip(
+        saved, (short_publish, short_back_off, short_reschedule, short_wait, short_wake_later), strict=True
+    ):
+        setattr(owner, name, short)
+    previous = {name: os.environ.get(name) for name in ("HTTP_TIMEOUT_SECONDS", "PUSH_COALESCE_SECONDS")}
     os.environ["HTTP_TIMEOUT_SECONDS"] = "1"
-    InvoiceQueue.publish = publish  # type: ignore[method-assign]
-    InvoiceQueue.back_off = back_off  # type: ignore[method-assign]
+    os.environ["PUSH_COALESCE_SECONDS"] = "0"
     wiring.reset()
     try:
         yield
     finally:
-        InvoiceQueue.publish = original_publish  # type: ignore[method-assign]
-        InvoiceQueue.back_off = original_back_off  # type: ignore[method-assign]
-        if previous is None:
-            os.environ.pop("HTTP_TIMEOUT_SECONDS", None)
-        else:
-            os.environ["HTTP_TIMEOUT_SECONDS"] = previous
+        for (owner, name), original in zip(saved, originals, strict=True):
+            setattr(owner, name, original)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
         wiring.reset()
 
 
@@ -102,19 +126,77 @@ class Drained:
     seconds: float = 0.0
 
 
+def _queues() -> list[tuple[str, int, Any]]:
+    """Each queue the "Lambda containers" poll, with its batch size and its function's handler."""
+    from functions.intake import handler as intake
+    from functions.push import handler as push
+
+    return [
+        (os.environ["FLUSH_QUEUE_URL"], 1, push.lambda_handler),
+        (os.environ["QUEUE_URL"], 10, intake.lambda_handler),
+        (os.environ["WAKE_QUEUE_URL"], 10, intake.lambda_handler),
+    ]
+
+
+def invoke_once(sqs: Any, url: str, batch: int, handler: Any, result: Drained, lock: threading.Lock) -> bool:
+    """One receive and one invocation on ``url``; False when the queue gave nothing."""
+    answer = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=batch,
+        WaitTimeSeconds=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    )
+    messages = answer.get("Messages", [])
+    if not messages:
+        return False
+    event = {"Records": [lambda_record(dict(m)) for m in messages]}
+    try:
+        failed = {f["itemIdentifier"] for f in handler(event, FakeContext(PUSH_TIMEOUT_MS))["batchItemFailures"]}
+    except Exception as exc:  # a crash is a finding: the whole batch comes back (soon, here)
+        with lock:
+            result.errors.append(f"{type(exc).__name__}: {exc}")
+        for message in messages:
+            sqs.change_message_visibility(
+                QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=MAX_WAIT
+            )
+        return True
+    done = [m for m in messages if m["MessageId"] not in failed]
+    if done:
+        sqs.delete_message_batch(
+            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)]
+        )
+    with lock:
+        result.invocations += 1
+        result.messages += len(messages)
+        result.handed_back += len(failed)
+    return True
+
+
+def push_through(records: list[dict[str, Any]]) -> Any:
+    """The intake on ``records`` (an SQS event's records), then every flush it caused; the intake's answer."""
+    from functions.intake import handler as intake
+
+    answer = intake.lambda_handler({"Records": records}, FakeContext(PUSH_TIMEOUT_MS))
+    sqs, lock, result = boto3.client("sqs"), threading.Lock(), Drained()
+    url, batch, handler = _queues()[0]
+    while invoke_once(sqs, url, batch, handler, result, lock):
+        pass
+    return answer
+
+
 def drain(
     workers: int, *, timeout: float = 240.0, batch: int = 10, feed: list[str] | None = None, backlog: int = 500
 ) -> Drained:
-    """Concurrent invocations of the push handler, each on its own batch, until the queue is empty.
+    """Concurrent "Lambda containers" running the intake and the push on their queues, until every queue
+    is empty (the platform's, the flush tickets', the wake-ups').
 
     ``feed``: bodies the platform publishes while the push runs, in their order, topping the queue up
     to ``backlog`` messages (events arrive over time; and moto's SQS scans every message it holds on
     each call, so a queue of thousands slows every call the proof makes).
     """
-    from functions.push import handler
-
     sqs = boto3.client("sqs")
-    url = os.environ["QUEUE_URL"]
+    queues = _queues()
     result = Drained()
     lock = threading.Lock()
     started = time.monotonic()
@@ -139,43 +221,11 @@ def drain(
     def worker() -> None:
         idle = 0
         while time.monotonic() < deadline and idle < 4:
-            answer = sqs.receive_message(
-                QueueUrl=url,
-                MaxNumberOfMessages=batch,
-                WaitTimeSeconds=0,
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            )
-            messages = answer.get("Messages", [])
-            if not messages:
-                idle = idle + 1 if fed.is_set() and queue_depth(sqs) == 0 else 0
-                time.sleep(0.1)
+            if any(invoke_once(sqs, url, min(size, batch), handler, result, lock) for url, size, handler in queues):
+                idle = 0
                 continue
-            idle = 0
-            event = {"Records": [lambda_record(dict(m)) for m in messages]}
-            try:
-                failed = {
-                    f["itemIdentifier"]
-                    for f in handler.lambda_handler(event, FakeContext(PUSH_TIMEOUT_MS))["batchItemFailures"]
-                }
-            except Exception as exc:  # a crash is a finding: the whole batch comes back (soon, here)
-                with lock:
-                    result.errors.append(f"{type(exc).__name__}: {exc}")
-                for message in messages:
-                    sqs.change_message_visibility(
-                        QueueUrl=url, ReceiptHandle=message["ReceiptHandle"], VisibilityTimeout=MAX_WAIT
-                    )
-                continue
-            done = [m for m in messages if m["MessageId"] not in failed]
-            if done:
-                sqs.delete_message_batch(
-                    QueueUrl=url,
-                    Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
-                )
-            with lock:
-                result.invocations += 1
-                result.messages += len(messages)
-                result.handed_back += len(failed)
+            idle = idle + 1 if fed.is_set() and all_drained(sqs) else 0
+            time.sleep(0.1)
 
     threads = [threading.Thread(target=worker, name=f"container-{n}") for n in range(workers)]
     threads.append(threading.Thread(target=feeder, name="platform-publisher"))
@@ -184,9 +234,14 @@ def drain(
     for thread in threads:
         thread.join()
     result.seconds = time.monotonic() - started
-    if queue_depth(sqs):
-        result.errors.append(f"the queue still holds {queue_depth(sqs)} messages after {timeout:.0f} s")
+    if not all_drained(sqs):
+        result.errors.append(f"the queues still hold messages after {timeout:.0f} s")
     return result
+
+
+def all_drained(sqs: Any = None) -> bool:
+    sqs = sqs or boto3.client("sqs")
+    return all(sqs_queue_depth(sqs, url).drained for url, _, _ in _queues())
 
 
 def dead_letters() -> list[dict[str, Any]]:
@@ -206,7 +261,7 @@ def dead_letters() -> list[dict[str, Any]]:
 
 
 def queue_depth(sqs: Any = None) -> int:
-    """Messages on the invoice queue: visible, in flight and delayed."""
+    """Messages on the platform's queue: visible, in flight and delayed."""
     return sqs_queue_depth(sqs or boto3.client("sqs"), os.environ["QUEUE_URL"]).total
 
 

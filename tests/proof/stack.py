@@ -217,7 +217,9 @@ class ProofStack:
         self.api_url = self._exit.enter_context(_serve(self.api))
         self.control.register_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, [f"{self.api_url}/xero/callback"])
         xero = {"XERO_LOGIN_URL": self.sandbox.url, "XERO_IDENTITY_URL": self.sandbox.url}
-        self._exit.enter_context(_environment(self.resources.environment | xero | {"XERO_API_URL": self.sandbox.url}))
+        # Flushes go at once (no batch wait): the scenarios publish all their events before they drain.
+        service = {"XERO_API_URL": self.sandbox.url, "PUSH_COALESCE_SECONDS": "0"}
+        self._exit.enter_context(_environment(self.resources.environment | xero | service))
         wiring.reset()
         self._exit.callback(wiring.reset)
         self._exit.enter_context(_capture_logs(self.evidence.logs))

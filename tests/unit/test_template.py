@@ -19,6 +19,7 @@ def test_every_part_of_the_service_is_declared():
     assert set(FUNCTIONS) == {
         "OAuthFunction",
         "ManagementFunction",
+        "IntakeFunction",
         "PushFunction",
         "SweepFunction",
         "AlertsFunction",
@@ -51,15 +52,34 @@ def test_runtime_is_python313_on_arm64():
     assert function_globals["Architectures"] == ["arm64"]
 
 
-def test_queue_redrives_to_a_dead_letter_queue_and_push_reports_partial_failures():
+def test_queue_redrives_to_a_dead_letter_queue_and_intake_reports_partial_failures():
     queue = RESOURCES["InvoiceQueue"]["Properties"]
-    sqs_event = FUNCTIONS["PushFunction"]["Properties"]["Events"]["Invoices"]["Properties"]
+    sqs_event = FUNCTIONS["IntakeFunction"]["Properties"]["Events"]["Events"]["Properties"]
 
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}
     assert 1 < queue["RedrivePolicy"]["maxReceiveCount"] <= 10
     assert sqs_event["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert sqs_event["MaximumBatchingWindowInSeconds"] > 0
+    assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS["IntakeFunction"]["Properties"]["Timeout"]
+
+
+def test_flush_tickets_are_fifo_one_group_per_organisation_and_one_organisation_per_invocation():
+    queue = RESOURCES["FlushQueue"]["Properties"]
+    tickets = FUNCTIONS["PushFunction"]["Properties"]["Events"]["Tickets"]["Properties"]
+
+    assert queue["FifoQueue"] is True
+    assert queue["DeduplicationScope"] == "messageGroup"
+    assert queue["FifoThroughputLimit"] == "perMessageGroupId"
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["FlushDeadLetterQueue", "Arn"]}
+    assert RESOURCES["FlushDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    assert "FlushDeadLetterQueueAlarm" in RESOURCES
+    assert tickets["Queue"] == {"Fn::GetAtt": ["FlushQueue", "Arn"]}
+    assert tickets["BatchSize"] == 1
+    assert tickets["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert queue["VisibilityTimeout"] >= 6 * FUNCTIONS["PushFunction"]["Properties"]["Timeout"]
+    assert FUNCTIONS["IntakeFunction"]["Properties"]["Events"]["Wakes"]["Properties"]["Queue"] == {
+        "Fn::GetAtt": ["WakeQueue", "Arn"]
+    }
 
 
 def test_the_alert_queue_redrives_to_its_own_alarmed_dlq_and_the_alerts_function_reports_partial_failures():
@@ -101,7 +121,7 @@ def test_the_alerts_function_may_only_read_recipients_claim_alerts_back_off_dead
         "sqs:SendMessage",
         "ses:SendEmail",
     }
-    assert publishers == {"PushFunction"}
+    assert publishers == {"IntakeFunction", "PushFunction"}
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -146,7 +166,7 @@ def test_the_settings_page_routes_are_public_and_every_function_sending_status_e
     }
     assert all("Auth" not in e["Properties"] for e in page.values())  # the signed link and the session guard them
     # Disconnects (management, sweep, page) and lost grants (any token refresh, the push's too).
-    assert senders == {"ManagementFunction", "SweepFunction", "PushFunction", "SettingsPageFunction"}
+    assert senders == {"ManagementFunction", "SweepFunction", "IntakeFunction", "PushFunction", "SettingsPageFunction"}
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["STATUS_EVENT_BUS_NAME"] == {
         "Ref": "StatusEventBus"
     }

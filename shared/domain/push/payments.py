@@ -29,7 +29,7 @@ InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def push(run: AccountRun) -> None:
-    payments = [m for m in run.live() if isinstance(m.event, PaymentRecorded)]
+    payments = _once_each(run, [m for m in run.live() if isinstance(m.event, PaymentRecorded)])
     if not payments:
         return
     known = run.ledger.invoices([_event(m).data.invoice_id for m in payments])
@@ -73,6 +73,22 @@ def push(run: AccountRun) -> None:
                 run.done(message)
             else:
                 run.fail(message, refused("payment", f"of invoice {invoice.number or event.data.invoice_id}", messages))
+
+
+def _once_each(run: AccountRun, messages: list[Message]) -> list[Message]:
+    """One message per payment: a copy of the same event is skipped; another event for the same payment
+    waits for a later pass (it is then judged against what this one did)."""
+    first: dict[str, Message] = {}
+    for message in messages:
+        event = _event(message)
+        seen = first.get(event.data.payment_id)
+        if seen is None:
+            first[event.data.payment_id] = message
+        elif _event(seen).data == event.data:
+            run.skip(message)
+        else:
+            message.finish(Outcome(Fate.DEFERRED, "payment_pending", "another event for this payment goes first", 1))
+    return list(first.values())
 
 
 def _event(message: Message) -> PaymentRecorded:

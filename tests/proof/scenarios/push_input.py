@@ -1,4 +1,4 @@
-"""Bad SQS messages for the push function: each fails alone, the handler never raises.
+"""Bad SQS messages on the platform's queue: each fails alone, the intake never raises.
 
 The generator (:func:`bad_bodies`) makes what a broken or hostile publisher could send: random JSON,
 truncated JSON, text that is no JSON at all, known event types with fields of the wrong types, huge
@@ -6,10 +6,10 @@ strings, unknown event types. Batches mix them with good messages when the push 
 factory for those (:func:`good_push_messages`), and the property is that the batch response names
 exactly the bad ones.
 
-A bad message "fails alone" when the response names it for another receive, or when the push moved
-it to the dead-letter queue itself with a ``failure_code`` and ``failure_reason`` (what the push does
-with a message no retry can fix). The check is skipped while ``functions.push.handler`` says it is a
-placeholder (``IMPLEMENTED = False``).
+A bad message "fails alone" when the response names it for another receive, or when the intake moved
+it to the dead-letter queue itself with a ``failure_code`` and ``failure_reason`` (what it does with a
+message no retry can fix). The good messages beside them go on to their organisation's outbox and
+are flushed to Xero.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from tests.proof import pushing
 from tests.proof.explore import Exploration, explore
 from tests.proof.framework import Run, scenario
 from tests.proof.stack import ProofStack
-from tests.support.events import FakeContext, sqs_record
+from tests.support.events import sqs_record
 
 # Event types of the platform's contract (the push's event models are the authority): {type, schema_version,
 # event_id, account_id, occurred_at, data}.
@@ -42,12 +42,6 @@ def good_push_messages(factory: GoodMessages) -> GoodMessages:
     """Register how to make ``n`` valid message bodies (an account connected and configured by the factory)."""
     GOOD_MESSAGE_FACTORIES.append(factory)
     return factory
-
-
-def push_implemented() -> bool:
-    from functions.push import handler
-
-    return bool(getattr(handler, "IMPLEMENTED", True))
 
 
 # --- the generator --------------------------------------------------------------------------------
@@ -157,9 +151,7 @@ def dead_letter_ids() -> set[str]:
 
 
 def invoke_push(records: list[dict[str, Any]]) -> Any:
-    from functions.push import handler
-
-    return handler.lambda_handler({"Records": records}, FakeContext(pushing.PUSH_TIMEOUT_MS))
+    return pushing.push_through(records)
 
 
 def probe_batch(bodies: list[str], good: list[str], seen: Exploration) -> str | None:
@@ -179,8 +171,6 @@ def probe_batch(bodies: list[str], good: list[str], seen: Exploration) -> str | 
 
 @scenario("push-bad-input", "property-based bad SQS bodies: the handler never raises, each bad message fails alone")
 def push_bad_input(run: Run) -> None:
-    if not push_implemented():
-        run.skip("functions.push.handler is the placeholder (IMPLEMENTED = False): it fails every message by design")
     good: list[str] = []
     for factory in GOOD_MESSAGE_FACTORIES:
         good += factory(run.stack, run.size.pick(short=3, full=20))
