@@ -199,7 +199,8 @@ def check_booked(prepared: PreparedInvoice, answer: dict[str, Any], number: str 
         "xero_totals_differ",
         f"Xero booked invoice {number} with subtotal {booked[0]}, tax {booked[1]}, total {booked[2]} where "
         f"{predicted[0]}, {predicted[1]}, {predicted[2]} were expected. The invoice is in Xero with these totals.",
-        "Check the invoice in Xero against the platform (tax rates changed in Xero?), correct it, then retry.",
+        "Check the invoice in Xero against the platform. If a tax rate changed in Xero, map the platform's tax "
+        "rate again in the integration settings (each mapping keeps the rate it had when saved), then retry.",
     )
 
 

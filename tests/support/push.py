@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -172,8 +173,9 @@ def configure(env: dict[str, str], sandbox: SandboxServer, account_id: str = "ac
         payment_account=PaymentAccount(account_id=bank["AccountID"], code="090", name=bank["Name"], type="BANK"),
         sales_account_code="200",
         tax_mappings={
-            "gst-15": TaxMapping(platform_tax_id="gst-15", tax_type="OUTPUT2"),
-            "zero": TaxMapping(platform_tax_id="zero", tax_type="ZERORATED"),
+            # As the management API saves them: with the rate Xero had when they were mapped.
+            "gst-15": TaxMapping(platform_tax_id="gst-15", tax_type="OUTPUT2", effective_rate=Decimal(15)),
+            "zero": TaxMapping(platform_tax_id="zero", tax_type="ZERORATED", effective_rate=Decimal(0)),
         },
         default_tax_type="NONE",
     )

@@ -67,13 +67,29 @@ def prepare(run: AccountRun, work: list[InvoiceWork]) -> None:
 
 
 def tax_rates(run: AccountRun, needed: set[str]) -> dict[str, Decimal]:
-    """Xero's current effective rates of the active tax types (cached briefly per organisation).
+    """The effective rates of the tax types the invoices need.
 
-    Rates are read from Xero rather than from the mappings so that a rate changed in Xero is
-    predicted right; an unknown or archived tax type is simply absent.
+    Each tax mapping keeps the rate Xero had when it was saved (the management API checks it against
+    Xero then), so the push reads nothing for them: Xero charges for what is read, and an
+    organisation's rates change once in years. If a rate did change in Xero meanwhile, Xero books
+    other totals than predicted and the push fails the invoice loudly (``xero_totals_differ``), saying
+    to map the tax rate again. Only a tax type without a saved rate is read from Xero (``GET
+    /TaxRates``, kept a few minutes per organisation); an unknown or archived one is simply absent.
     """
     if not needed:
         return {}
+    saved = {
+        m.tax_type: m.effective_rate
+        for m in run.account_settings.tax_mappings.values()
+        if m.effective_rate is not None and m.tax_type in needed
+    }
+    missing = needed - set(saved)
+    if not missing:
+        return saved
+    return {**_read_rates(run, missing), **saved}
+
+
+def _read_rates(run: AccountRun, needed: set[str]) -> dict[str, Decimal]:
     parts = run.parts
     cached = parts.tax_rates.get(run.tenant_id)
     if cached is None or cached[0] < parts.clock() or needed - set(cached[1]):
