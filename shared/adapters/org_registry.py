@@ -37,6 +37,15 @@ class Holder:
     object_id: str  # the platform's invoice or contact id
 
 
+@dataclass(frozen=True)
+class ContactInXero:
+    """What the organisation's contact index knows of a contact number's contact in Xero."""
+
+    xero_contact_id: str
+    status: str = "ACTIVE"
+    merged_to: str | None = None
+
+
 class OrganisationRegistry:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -104,7 +113,18 @@ class OrganisationRegistry:
 
     def holders(self, tenant_id: str, kind: KeyKind, keys: list[str]) -> dict[str, Holder]:
         """Who holds each of ``keys`` (absent: nobody)."""
-        found: dict[str, Holder] = {}
+        found = {
+            str(item["key"]): Holder(str(item["account_id"]), str(item["object_id"]))
+            for item in self._items(tenant_id, kind, keys)
+        }
+        # A casefolded invoice key read back under another spelling still answers for the one asked.
+        if kind == "INVOICE":
+            by_fold = {k.casefold(): h for k, h in found.items()}
+            return {k: by_fold[k.casefold()] for k in keys if k.casefold() in by_fold}
+        return found
+
+    def _items(self, tenant_id: str, kind: KeyKind, keys: list[str]) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(keys))
         try:
             for start in range(0, len(unique), 100):
@@ -119,17 +139,63 @@ class OrganisationRegistry:
                 }
                 while request:
                     answer = self._client.batch_get_item(RequestItems=request)
-                    for item in answer.get("Responses", {}).get(self._table, []):
-                        values = from_item(item)
-                        found[str(values["key"])] = Holder(str(values["account_id"]), str(values["object_id"]))
+                    items.extend(from_item(item) for item in answer.get("Responses", {}).get(self._table, []))
                     request = dict(answer.get("UnprocessedKeys") or {})
         except (ClientError, BotoCoreError) as exc:
             raise StorageError(f"could not read who holds {kind.lower()} numbers") from exc
-        # A casefolded invoice key read back under another spelling still answers for the one asked.
-        if kind == "INVOICE":
-            by_fold = {k.casefold(): h for k, h in found.items()}
-            return {k: by_fold[k.casefold()] for k in unique if k.casefold() in by_fold}
+        return items
+
+    # --- the organisation's contact index ------------------------------------------------------
+
+    def contacts_in_xero(self, tenant_id: str, numbers: list[str]) -> dict[str, ContactInXero]:
+        """For contact numbers held here: what Xero last said of their contact (absent: nothing changed)."""
+        found: dict[str, ContactInXero] = {}
+        for item in self._items(tenant_id, "CONTACT", numbers):
+            if item.get("xero_status"):
+                found[str(item["key"])] = ContactInXero(
+                    str(item.get("xero_contact_id", "")), str(item["xero_status"]), item.get("merged_to")
+                )
         return found
+
+    def note_contacts(self, tenant_id: str, changed: dict[str, ContactInXero]) -> None:
+        """Record what a delta read of Xero's contacts said of numbers held here."""
+        held = self.holders(tenant_id, "CONTACT", list(changed))
+        for number in held:
+            contact = changed[number]
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={"pk": to_attr(f"TENANT#{tenant_id}"), "sk": to_attr(_sk("CONTACT", number))},
+                    UpdateExpression="SET xero_contact_id = :id, xero_status = :status, merged_to = :merged",
+                    ExpressionAttributeValues={
+                        ":id": to_attr(contact.xero_contact_id),
+                        ":status": to_attr(contact.status),
+                        ":merged": to_attr(contact.merged_to),
+                    },
+                )
+            except (ClientError, BotoCoreError) as exc:
+                raise StorageError(f"could not update contact number {number}") from exc
+
+    def contacts_seen_at(self, tenant_id: str) -> float | None:
+        try:
+            answer = self._client.get_item(
+                TableName=self._table,
+                Key={"pk": to_attr(f"TENANT#{tenant_id}"), "sk": to_attr("HOLD#CONTACTS")},
+                ConsistentRead=True,
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not read when the contacts of {tenant_id} were read") from exc
+        item = from_item(answer.get("Item") or {})
+        return float(item["seen_at"]) if "seen_at" in item else None
+
+    def mark_contacts_seen(self, tenant_id: str, at: float) -> None:
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=to_item({"pk": f"TENANT#{tenant_id}", "sk": "HOLD#CONTACTS", "seen_at": at}),
+            )
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not note when the contacts of {tenant_id} were read") from exc
 
     def release(self, tenant_id: str, kind: KeyKind, key: str, holder: Holder) -> None:
         """Let go of a number no longer used (an invoice renumbered); only its holder can."""

@@ -145,9 +145,17 @@ class XeroClient:
         return f"{self._settings.xero_api_url}{ACCOUNTING_PREFIX}{resource.lstrip('/')}"
 
     def get(
-        self, access_token: str, tenant_id: str, resource: str, params: Mapping[str, str] | None = None
+        self,
+        access_token: str,
+        tenant_id: str,
+        resource: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        modified_since: str | None = None,
     ) -> dict[str, Any]:
-        return self._accounting("GET", access_token, tenant_id, resource, params=params)
+        """``modified_since`` (UTC, ``2026-12-03T10:00:00``) asks only for what changed after it."""
+        headers = {"If-Modified-Since": modified_since} if modified_since else None
+        return self._accounting("GET", access_token, tenant_id, resource, params=params, extra_headers=headers)
 
     def write(
         self,

@@ -87,8 +87,14 @@ class XeroSession:
     def url_length(self, resource: str, params: Mapping[str, str] | None = None) -> int:
         return self._xero.url_length(resource, params)
 
-    def get(self, resource: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        return self._call("GET", resource, lambda token: self._xero.get(token, self.tenant_id, resource, params))
+    def get(
+        self, resource: str, params: Mapping[str, str] | None = None, *, modified_since: str | None = None
+    ) -> dict[str, Any]:
+        return self._call(
+            "GET",
+            resource,
+            lambda token: self._xero.get(token, self.tenant_id, resource, params, modified_since=modified_since),
+        )
 
     def write(
         self,

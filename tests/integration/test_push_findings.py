@@ -470,3 +470,51 @@ def test_another_accounts_void_after_a_crash_never_voids_this_accounts_invoice(
     assert invoke(sqs_event([void])) == []
     assert org(sandbox).invoice("INV-5001")["Status"] == "AUTHORISED"
     assert record("inv-5001", "acct-other").xero_invoice_id is None
+
+
+def _index_read_long_ago() -> None:
+    registry = wiring.push_parts().registry
+    registry.mark_contacts_seen(NZ_TENANT, wiring.push_parts().clock() - 7 * 3600)
+
+
+def test_a_contact_merged_in_xero_gets_its_next_invoices_where_it_was_merged(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from local.xero_sandbox.formats import ms_timestamp
+
+    invoke(sqs_event([message("03-invoice-sent.json")]))
+    state = sandbox.sandbox.state.organisations[NZ_TENANT]
+    old = next(c for c in state.contacts.values() if c.get("ContactNumber") == "cus-1001")
+    kept = write_contact(state, {"Name": "Aroha Bakery Limited"}, create_only=True, now=0).body
+    old |= {
+        "ContactStatus": "ARCHIVED",
+        "MergedToContactID": kept["ContactID"],
+        "UpdatedDateUTC": ms_timestamp(sandbox.sandbox.state.clock.now()),
+    }
+    _index_read_long_ago()
+    reads = state.stats["GET /api.xro/2.0/Contacts"]
+    later = message("03-invoice-sent.json", invoice_id="inv-6001", number="INV-6001", version=1)
+    assert invoke(sqs_event([later])) == []
+    assert org(sandbox).invoice("INV-6001")["Contact"]["ContactID"] == kept["ContactID"]
+    assert state.stats["GET /api.xro/2.0/Contacts"] == reads + 1, "one delta read"
+    # Read again only hours later: the next invoice costs no read.
+    invoke(sqs_event([message("03-invoice-sent.json", invoice_id="inv-6002", number="INV-6002", version=1)]))
+    assert state.stats["GET /api.xro/2.0/Contacts"] == reads + 1
+
+
+def test_a_contact_archived_in_xero_has_its_invoices_refused_before_anything_is_sent(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from local.xero_sandbox.formats import ms_timestamp
+
+    invoke(sqs_event([message("03-invoice-sent.json")]))
+    state = sandbox.sandbox.state.organisations[NZ_TENANT]
+    old = next(c for c in state.contacts.values() if c.get("ContactNumber") == "cus-1001")
+    old |= {"ContactStatus": "ARCHIVED", "UpdatedDateUTC": ms_timestamp(sandbox.sandbox.state.clock.now())}
+    _index_read_long_ago()
+    puts = state.stats["PUT /api.xro/2.0/Invoices"]
+    later = message("03-invoice-sent.json", invoice_id="inv-6001", number="INV-6001", version=1)
+    assert invoke(sqs_event([later])) == []
+    assert state.stats["PUT /api.xro/2.0/Invoices"] == puts
+    assert record("inv-6001").error_code == "contact_refused"
+    assert "archived" in (record("inv-6001").error_message or "")

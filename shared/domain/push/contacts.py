@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.org_registry import Holder
 from shared.domain.mapping import contact_element, content_fingerprint
-from shared.domain.push import calls
+from shared.domain.push import calls, contact_index
 from shared.domain.push.invoices import refused
 from shared.domain.push.model import InvoiceWork, Message
 from shared.errors import Rejected
@@ -56,8 +56,8 @@ def resolve(run: AccountRun, work: list[InvoiceWork]) -> None:
     snapshot: dict[str, Contact] = {**embedded, **{c: event.data for c, (_, event) in updates.items()}}
     known = {c: str(r.xero_contact_id) for c, r in stored.items() if r.xero_contact_id}
     numbers = {c: r.number or c for c, r in stored.items() if r.xero_contact_id}
-    new = sorted(c for c in snapshot if c not in known)
-    failures: dict[str, Rejected] = {}
+    known, failures = contact_index.current(run, known, numbers)
+    new = sorted(c for c in snapshot if c not in known and c not in failures)
     numbers |= _hold_numbers(run, new, failures)
     created = _create(run, [snapshot[c] for c in new if c not in failures], numbers, failures)
     known |= created
