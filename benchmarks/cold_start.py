@@ -15,6 +15,7 @@ HANDLERS = {
     BARE: "benchmarks.bare_handler",
     "oauth": "functions.oauth.handler",
     "management": "functions.management.handler",
+    "intake": "functions.intake.handler",
     "push": "functions.push.handler",
     "sweep": "functions.sweep.handler",
     "settings page": "functions.settings_page.handler",

@@ -1,10 +1,9 @@
-"""Peak memory for one 100-message SQS batch through the push handler, in a fresh interpreter.
+"""Peak memory for one 100-message SQS batch through the intake and the push, in a fresh interpreter.
 
 Two figures, because they answer different questions: tracemalloc's peak is what handling the batch
 allocated in Python; the process's maximum RSS (after the imports, and after the batch) is what the
-function's memory setting must hold. While the push is the placeholder the figure is labelled so: it
-measures the harness and the imports, not the push. Once the push is built, the batch is made by the
-factories the push registers for the proof (``good_push_messages``) against a local stack started here.
+function's memory setting must hold. The batch is made by the factories the push registers for the
+proof (``good_push_messages``) against a local stack started here.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from benchmarks.framework import Figure, benchmark
 from benchmarks.subprocesses import child_environment, probe
 
 BATCH = 100
-PLACEHOLDER = "placeholder push (fails every message): the harness and imports, not the push"
 
 
 def sample_bodies(count: int) -> list[str]:
@@ -55,29 +53,23 @@ def sample_bodies(count: int) -> list[str]:
     ]
 
 
-def _push_implemented() -> bool:
-    from functions.push import handler
-
-    return bool(getattr(handler, "IMPLEMENTED", True))
-
-
-@benchmark("memory", f"peak memory for one {BATCH}-message SQS batch through the push handler")
+@benchmark("memory", f"peak memory for one {BATCH}-message SQS batch through the intake and the push")
 def memory(quick: bool) -> list[Figure]:
-    implemented = _push_implemented()
-    note = PLACEHOLDER
+    note = "no message factory registered"
     with contextlib.ExitStack() as resources, tempfile.TemporaryDirectory() as scratch:
         env = child_environment()
         bodies = sample_bodies(BATCH)
-        if implemented:
-            from tests.proof.scenarios.push_input import GOOD_MESSAGE_FACTORIES
-            from tests.proof.stack import ProofStack
+        from tests.proof.scenarios.push_input import GOOD_MESSAGE_FACTORIES
+        from tests.proof.stack import ProofStack
 
-            stack = resources.enter_context(ProofStack())
-            made = [body for factory in GOOD_MESSAGE_FACTORIES for body in factory(stack, BATCH)][:BATCH]
-            bodies = made or bodies
-            note = "the push against a local stack" if made else "the push; no message factory registered"
-            names = [*stack.resources.environment, "AWS_ENDPOINT_URL", "XERO_LOGIN_URL", "XERO_IDENTITY_URL"]
-            env = child_environment({name: os.environ[name] for name in [*names, "XERO_API_URL"]})
+        stack = resources.enter_context(ProofStack())
+        made = [body for factory in GOOD_MESSAGE_FACTORIES for body in factory(stack, BATCH)][:BATCH]
+        bodies = made or bodies
+        if made:
+            note = "the push against a local stack"
+        names = [*stack.resources.environment, "AWS_ENDPOINT_URL", "XERO_LOGIN_URL", "XERO_IDENTITY_URL"]
+        names += ["XERO_API_URL", "PUSH_COALESCE_SECONDS"]
+        env = child_environment({name: os.environ[name] for name in names})
         batch_file = Path(scratch) / "bodies.json"
         batch_file.write_text(json.dumps(bodies))
         answer = probe("push-batch", str(batch_file), env=env)

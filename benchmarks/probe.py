@@ -2,7 +2,7 @@
 
     python -m benchmarks.probe import functions.oauth.handler   # {"ms": ...}: the import, timed
     python -m benchmarks.probe wiring                          # {"settings": ms, ...}: building the container
-    python -m benchmarks.probe push-batch bodies.json          # memory for one SQS batch through the push
+    python -m benchmarks.probe push-batch bodies.json          # memory for one SQS batch: intake, then push
 
 Only the standard library is imported before the timed part, so each figure is the module's own cost.
 """
@@ -55,15 +55,17 @@ def _max_rss_mib() -> float:
 
 
 def push_batch(bodies_file: str) -> dict[str, Any]:
-    from functions.push import handler
-    from tests.support.events import FakeContext, sqs_record
+    """One SQS batch through the intake, then the organisation's flush (the push) it causes."""
+    importlib.import_module("functions.push.handler")
+    from tests.proof.pushing import push_through
+    from tests.support.events import sqs_record
 
     bodies = json.loads(Path(bodies_file).read_text())
-    event = {"Records": [sqs_record(body) for body in bodies]}
+    records = [sqs_record(body) for body in bodies]
     rss_before = _max_rss_mib()
     tracemalloc.start()
     started = time.perf_counter()
-    answer = handler.lambda_handler(event, FakeContext(remaining_ms=900_000))
+    answer = push_through(records)
     elapsed = _ms(started)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
@@ -74,7 +76,6 @@ def push_batch(bodies_file: str) -> dict[str, Any]:
         "max_rss_before_mib": rss_before,
         "max_rss_mib": _max_rss_mib(),
         "ms": elapsed,
-        "implemented": bool(getattr(handler, "IMPLEMENTED", True)),
     }
 
 

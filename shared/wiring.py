@@ -48,7 +48,8 @@ _caches: list[Any] = []
 
 
 def cached(function: Any) -> Any:
-    wrapped = lru_cache(maxsize=1)(function)
+    # One entry per distinct argument list: aws_client("sqs") must not evict aws_client("dynamodb").
+    wrapped = lru_cache(maxsize=None)(function)
     _caches.append(wrapped)
     return wrapped
 

@@ -28,13 +28,16 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
     @bp.post("/consent")
     def consent() -> Any:
         body = request.get_json(force=True)
+        user_id = body.get("user_id")
+        if body.get("user_email"):  # a new Xero user consents: a grant of its own
+            user_id = state.add_user(str(body["user_email"])).user_id
         with state.lock:
             state.consent = ConsentPolicy(
                 tenant_ids=body.get("tenant_ids"),
                 deny=bool(body.get("deny", False)),
-                user_id=body.get("user_id"),
+                user_id=user_id,
             )
-        return jsonify({"ok": True})
+        return jsonify({"ok": True, "user_id": user_id})
 
     def clock_json() -> dict[str, Any]:
         now = state.clock.now()
@@ -96,6 +99,21 @@ def control_blueprint(state: SandboxState, faults: FaultPlan, spec: SpecChecker 
     @bp.get("/orgs")
     def orgs() -> Any:
         return jsonify(overview(state))
+
+    @bp.get("/orgs/<tenant_id>/stats")
+    def org_stats(tenant_id: str) -> Any:
+        org = state.organisations.get(tenant_id)
+        if org is None:
+            return jsonify({"error": "no such organisation"}), 404
+        with state.lock:
+            return jsonify(dict(org.stats))
+
+    @bp.post("/orgs/<tenant_id>/clones")
+    def clone(tenant_id: str) -> Any:
+        body = request.get_json(force=True)
+        if tenant_id not in state.organisations:
+            return jsonify({"error": "no such organisation"}), 404
+        return jsonify({"tenant_ids": state.clone_organisation(tenant_id, int(body.get("count", 1)))})
 
     @bp.post("/orgs/<tenant_id>/lock-dates")
     def lock_dates(tenant_id: str) -> Any:

@@ -8,6 +8,7 @@ refresh tokens; access tokens are short-lived JWTs naming the grant.
 from __future__ import annotations
 
 import base64
+import copy
 import datetime as dt
 import hashlib
 import hmac
@@ -298,6 +299,24 @@ class SandboxState:
             if grant is None or grant.revoked:
                 return None
             return record
+
+    def clone_organisation(self, tenant_id: str, count: int, *, name: str = "Clone") -> list[str]:
+        """``count`` organisations like ``tenant_id`` (its accounts, tax rates and settings; no contacts,
+        invoices or payments), each with its own tenant id; their ids."""
+        template = self.organisations[tenant_id]
+        tenants = []
+        with self.lock:
+            base = uuid.UUID(tenant_id).int + len(self.organisations)
+            for n in range(count):
+                clone_id = str(uuid.UUID(int=(base + n) % 2**128))
+                org = copy.deepcopy(template)
+                org.tenant_id = clone_id
+                org.name = f"{name} {len(self.organisations) + 1:04d}"
+                org.contacts, org.invoices, org.payments, org.invoice_numbers = {}, {}, {}, {}
+                org.stats.clear()
+                self.organisations[clone_id] = org
+                tenants.append(clone_id)
+        return tenants
 
     def grant_access(
         self,

@@ -8,12 +8,10 @@ most ``MAX_WAIT`` real seconds), so events still come back late and out of order
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,20 +32,7 @@ PUSH_TIMEOUT_MS = 120_000  # the push function's Timeout in template.yaml: a who
 
 def add_organisations(stack: ProofStack, count: int) -> list[str]:
     """``count`` organisations like the NZ demo company, each with its own tenant id."""
-    state = stack.sandbox.sandbox.state
-    template = state.organisations[NZ_TENANT]
-    tenants = []
-    with state.lock:
-        for n in range(count):
-            tenant_id = str(uuid.UUID(int=uuid.UUID(NZ_TENANT).int + n + 1))
-            org = copy.deepcopy(template)
-            org.tenant_id = tenant_id
-            org.name = f"Proof Company {n + 1:02d}"
-            org.contacts, org.invoices, org.payments, org.invoice_numbers = {}, {}, {}, {}
-            org.stats.clear()
-            state.organisations[tenant_id] = org
-            tenants.append(tenant_id)
-    return tenants
+    return stack.sandbox.sandbox.state.clone_organisation(NZ_TENANT, count, name="Proof Company")
 
 
 def accounts_for(stack: ProofStack, tenants: list[str], prefix: str) -> dict[str, str]:

@@ -25,10 +25,10 @@ def test_the_quick_benchmark_run_prints_every_figure():
     assert done.returncode == 0, done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if re.match(r"^(cold-start|wiring|memory)\s", line)]
     figures = {re.split(r"\s{2,}", row)[1] for row in rows}
-    for name in ("bare Powertools handler", "oauth", "management", "push", "sweep", "settings page"):
+    for name in ("bare Powertools handler", "oauth", "management", "intake", "push", "sweep", "settings page"):
         assert f"import {name} (median)" in figures
     assert "import floor (Powertools + boto3 + httpx + pydantic) (median)" in figures
-    for name in ("oauth", "management", "push", "sweep", "settings page"):
+    for name in ("oauth", "management", "intake", "push", "sweep", "settings page"):
         assert f"{name} / floor" in figures
     assert "first boto3 client (dynamodb) (median)" in figures
     assert "tracemalloc peak, 100 messages" in figures
@@ -36,8 +36,10 @@ def test_the_quick_benchmark_run_prints_every_figure():
     assert "the push against a local stack" in done.stdout, "the memory figure says what it measured"
     assert "not measured yet" not in done.stdout, "every planned figure is measured"
     push_rows = [line for line in done.stdout.splitlines() if line.startswith("push ")]
-    assert any("Xero calls for 100 invoices" in row for row in push_rows)
-    assert any("drain 500 invoices (sandbox clock)" in row for row in push_rows)
+    for accounts in ("1 account", "3 accounts"):
+        for figure in ("Xero calls per 1,000 invoices, new contacts", "CPU per invoice", "latency p99"):
+            assert any(f"{accounts}: {figure}" in row for row in push_rows), (accounts, figure)
+    assert any("drain 500 invoices of one organisation (sandbox clock)" in row for row in push_rows)
 
 
 def test_p90_is_the_nearest_rank():

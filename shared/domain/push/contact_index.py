@@ -65,9 +65,9 @@ def current(
     states = run.parts.registry.contacts_in_xero(run.tenant_id, [numbers[c] for c in known])
     ids = dict(known)
     refused: dict[str, Rejected] = {}
-    for contact_id in known:
+    for contact_id, xero_id in known.items():
         state = states.get(numbers[contact_id])
-        if state is None or state.xero_contact_id != known[contact_id] or state.status == "ACTIVE":
+        if state is None or state.xero_contact_id != xero_id or state.status == "ACTIVE":
             continue
         if state.merged_to:
             ids[contact_id] = state.merged_to
