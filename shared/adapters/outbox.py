@@ -45,15 +45,23 @@ class OutboxItem:
     attempts: int = 0  # tries that ended in a retry
     deferrals: int = 0
     not_before: float = 0.0
+    subject: str = ""  # what the event is about (an invoice, a payment, a contact): versions share it
 
     @staticmethod
     def new(
-        account_id: str, body: str, message_id: str, queued_at: float, lane: int = LIVE, *, published_ms: int = 0
+        account_id: str,
+        body: str,
+        message_id: str,
+        queued_at: float,
+        lane: int = LIVE,
+        *,
+        published_ms: int = 0,
+        subject: str = "",
     ) -> OutboxItem:
         """An event queued now; its key orders it by when the platform published it (the same key when
         SQS delivers the message again)."""
         key = f"E#{lane}#{(published_ms or int(queued_at * 1000)):013d}#{message_id}"
-        return OutboxItem(key, account_id, body, message_id, queued_at, lane)
+        return OutboxItem(key, account_id, body, message_id, queued_at, lane, subject=subject)
 
 
 @dataclass
@@ -243,6 +251,7 @@ class Outbox:
             "attempts": item.attempts or None,
             "deferrals": item.deferrals or None,
             "not_before": item.not_before or None,
+            "subject": item.subject or None,
         }
 
     @staticmethod
@@ -258,6 +267,7 @@ class Outbox:
             attempts=int(values.get("attempts", 0)),
             deferrals=int(values.get("deferrals", 0)),
             not_before=float(values.get("not_before", 0)),
+            subject=str(values.get("subject") or ""),
         )
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.flush_tickets import tenant_of
 from shared.adapters.outbox import LIVE, OutboxItem
-from shared.domain.push.model import Fate, Message, Outcome, Tally
+from shared.domain.push.model import Fate, Message, Outcome, Tally, subject_of
 from shared.domain.push.outcomes import backoff, settle
 from shared.domain.push.receive import receive
 from shared.errors import StorageError, SyncError
@@ -82,7 +82,18 @@ class Intake:
                 _park(group, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
             else:
                 by_tenant.setdefault(tenant_id, []).extend(
-                    (m, OutboxItem.new(account_id, m.body, m.message_id, now, LIVE, published_ms=m.published_ms))
+                    (
+                        m,
+                        OutboxItem.new(
+                            account_id,
+                            m.body,
+                            m.message_id,
+                            now,
+                            LIVE,
+                            published_ms=m.published_ms,
+                            subject=subject_of(m),
+                        ),
+                    )
                     for m in group
                 )
         stored: list[str] = []

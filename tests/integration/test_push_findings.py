@@ -20,7 +20,7 @@ from local.xero_sandbox.state import ConsentPolicy
 from shared import wiring
 from shared.models.records import InvoiceRecord
 from shared.models.settings import TaxMapping
-from tests.support.push import configure, dead_letters, invoke, message, org, queued, sqs_event
+from tests.support.push import configure, dead_letters, invoke, make_due, message, org, queued, sqs_event
 
 pytestmark = pytest.mark.usefixtures("service_env")
 ACCOUNT = "acct-demo"
@@ -518,3 +518,25 @@ def test_a_contact_archived_in_xero_has_its_invoices_refused_before_anything_is_
     assert state.stats["PUT /api.xro/2.0/Invoices"] == puts
     assert record("inv-6001").error_code == "contact_refused"
     assert "archived" in (record("inv-6001").error_message or "")
+
+
+def test_a_write_xero_made_whose_resend_failed_is_found_and_not_refused_as_a_duplicate(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    """The answer to a write is lost (Xero made it), the resend gets a 500: the push cannot tell whether
+    Xero has the invoices, so the next attempt, in another batch, finds them instead of refusing them."""
+    sandbox.sandbox.faults.set(
+        [
+            FaultRule(kind="drop", method="PUT", path="/api.xro/2.0/Invoices", times=1),
+            FaultRule(kind="status", status=500, method="PUT", path="/api.xro/2.0/Invoices", times=1),
+        ]
+    )
+    invoices = [new_invoice(n) for n in range(3)]
+    first = sqs_event([*invoices, invoices[0]])  # one event delivered twice
+    assert len(invoke(first)) == 3
+    sandbox.sandbox.faults.set([])
+    invoke(sqs_event([new_invoice(3)]))
+    assert make_due() == []
+    assert not dead_letters(account)
+    numbers = sorted(i["InvoiceNumber"] for i in org(sandbox).invoices if i["Status"] != "DELETED")
+    assert numbers == [f"N-{n:05d}" for n in range(4)]

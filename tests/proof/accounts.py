@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -39,11 +40,20 @@ def configured_account(stack: ProofStack, account_id: str, tenant_id: str = NZ_T
     repo = wiring.account_settings()
     current = repo.get(account_id)
     tax = next(a["TaxType"] for a in accounts if a.get("Code") == "200")
+    rates = wiring.xero().get(access.access_token, tenant_id, "TaxRates")["TaxRates"]
+    rate = next(r for r in rates if r["TaxType"] == tax)
     settings = AccountSettings(
         account_id=account_id,
         payment_account=PaymentAccount(account_id=bank["AccountID"], code=bank.get("Code"), type="BANK"),
         sales_account_code="200",
-        tax_mappings={"gst-15": TaxMapping(platform_tax_id="gst-15", tax_type=tax)},
+        tax_mappings={  # as the settings API saves a mapping: with Xero's name and rate
+            "gst-15": TaxMapping(
+                platform_tax_id="gst-15",
+                tax_type=tax,
+                tax_name=rate["Name"],
+                effective_rate=Decimal(str(rate["EffectiveRate"])),
+            )
+        },
         default_tax_type=tax,
         version=current.version,
     )

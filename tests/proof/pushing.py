@@ -41,9 +41,12 @@ def accounts_for(stack: ProofStack, tenants: list[str], prefix: str) -> dict[str
 
 
 @contextlib.contextmanager
-def compressed_waits() -> Iterator[None]:
+def compressed_waits(most: float = MAX_WAIT, *, batch_wait: str = "0") -> Iterator[None]:
     """Every wait of the intake and the push (queue delays and backoffs, outbox reschedules, waiting
-    tickets and wake-ups, the batch wait) and the Xero timeout, shortened for the proof."""
+    tickets and wake-ups) and the Xero timeout, shortened to at most ``most`` seconds for the proof.
+
+    ``batch_wait``: the push's PUSH_COALESCE_SECONDS meanwhile (how long a flush waits for its batch
+    to fill; the wait itself is a wake-up, so it is shortened like the others)."""
     from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.queue import InvoiceQueue
     from shared.domain.push.flush import OutboxSource
@@ -59,19 +62,19 @@ def compressed_waits() -> Iterator[None]:
     publish, back_off, reschedule, wait, wake_later = originals
 
     def short_publish(self: Any, bodies: list[str], *, delay: int = 0, deferrals: int = 0) -> int:
-        return int(publish(self, bodies, delay=min(delay, MAX_WAIT), deferrals=deferrals))
+        return int(publish(self, bodies, delay=min(delay, int(most)), deferrals=deferrals))
 
     def short_back_off(self: Any, receipt_handle: str, seconds: int) -> None:
-        back_off(self, receipt_handle, min(seconds, MAX_WAIT))
+        back_off(self, receipt_handle, min(seconds, int(most)))
 
     def short_reschedule(self: Any, message: Any, seconds: int, *, retried: bool) -> None:
-        reschedule(self, message, min(seconds, MAX_WAIT), retried=retried)
+        reschedule(self, message, min(seconds, int(most)), retried=retried)
 
     def short_wait(self: Any, receipt_handle: str, seconds: float) -> None:
-        wait(self, receipt_handle, min(seconds, MAX_WAIT))
+        wait(self, receipt_handle, min(seconds, most))
 
     def short_wake_later(self: Any, tenant_id: str, seconds: float) -> None:
-        wake_later(self, tenant_id, min(seconds, MAX_WAIT))
+        wake_later(self, tenant_id, min(seconds, most))
 
     for (owner, name), short in zip(
         saved, (short_publish, short_back_off, short_reschedule, short_wait, short_wake_later), strict=True
@@ -79,7 +82,7 @@ def compressed_waits() -> Iterator[None]:
         setattr(owner, name, short)
     previous = {name: os.environ.get(name) for name in ("HTTP_TIMEOUT_SECONDS", "PUSH_COALESCE_SECONDS")}
     os.environ["HTTP_TIMEOUT_SECONDS"] = "1"
-    os.environ["PUSH_COALESCE_SECONDS"] = "0"
+    os.environ["PUSH_COALESCE_SECONDS"] = batch_wait
     wiring.reset()
     try:
         yield

@@ -4,7 +4,8 @@ accounts of the batch untouched."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from shared.adapters.outbox import InFlight
 from shared.domain.push import claims, contacts, invoices, payments
@@ -74,12 +75,8 @@ def _record(run: AccountRun) -> None:
             message.failure = None
             message.synced = None
         return
-    settled_invoices = {
-        m.event.data.invoice_id for m in run.messages if isinstance(m.event, InvoiceEvent) and _settled(m)
-    }
-    settled_payments = {
-        m.event.data.payment_id for m in run.messages if isinstance(m.event, PaymentRecorded) and _settled(m)
-    }
+    settled_invoices = _settled_ids(run, InvoiceEvent, lambda m: m.event.data.invoice_id)
+    settled_payments = _settled_ids(run, PaymentRecorded, lambda m: m.event.data.payment_id)
     still = InFlight()
     still.add(run.in_flight)
     still.add(run.sent)
@@ -95,6 +92,17 @@ def _record(run: AccountRun) -> None:
 
 def _settled(message: Message) -> bool:
     return message.outcome is not None and message.outcome.fate.settled
+
+
+def _settled_ids(run: AccountRun, kind: Any, subject: Callable[[Any], str]) -> set[str]:
+    """Subjects whose every message of this pass settled. A duplicate delivery skipped beside a write
+    that failed settles nothing: what the write may have made stays in flight."""
+    settled: set[str] = set()
+    open_: set[str] = set()
+    for message in run.messages:
+        if isinstance(message.event, kind):
+            (settled if _settled(message) else open_).add(subject(message))
+    return settled - open_
 
 
 def _stages(run: AccountRun) -> None:

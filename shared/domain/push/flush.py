@@ -3,8 +3,9 @@ passes of up to 500, until the outbox is empty or something must be waited for.
 
 What it waits for, it says as a number of seconds, and its ticket is hidden that long:
 
-- fewer events than fill a Xero call (50), the oldest queued less than ``coalesce_seconds`` ago: wait
-  for more to arrive (the bounded wait that makes batches full whatever else shares the queue);
+- fewer invoices (payments, contacts) than fill a Xero call (50), the oldest queued less than
+  ``coalesce_seconds`` ago: wait for more to arrive (the bounded wait that makes batches full
+  whatever else shares the queue);
 - every waiting event is put off (Xero's minute or day limit, a retry's backoff): until the first is due;
 - the invocation's time is nearly spent: hand the ticket back at once for another invocation.
 
@@ -142,7 +143,8 @@ class Flush:
         if not ready:
             return max(1.0, min(i.not_before for i in items) - now)
         age = now - min(i.sent_at for i in ready)
-        if len(ready) < PER_CALL and len(items) < PASS and age < self._parts.coalesce_seconds:
+        subjects = len({i.subject or i.key for i in ready})  # duplicates and versions fill no batch
+        if subjects < PER_CALL and len(items) < PASS and age < self._parts.coalesce_seconds:
             return self._parts.coalesce_seconds - age
         return None
 

@@ -87,6 +87,20 @@ class Message:
             self.outcome = outcome
 
 
+def subject_of(message: Message) -> str:
+    """What a message's event is about: its versions and its duplicate deliveries share it, so a batch
+    is counted in what it writes to Xero, not in messages."""
+    event = message.event
+    if event is None:
+        return message.message_id
+    data = event.data
+    for kind, field_name in (("payment", "payment_id"), ("invoice", "invoice_id"), ("contact", "contact_id")):
+        value = getattr(data, field_name, None)
+        if value is not None:
+            return f"{event.account_id}/{kind}/{value}"
+    return f"{event.account_id}/event/{event.event_id}"
+
+
 @dataclass
 class Tally:
     """What one batch did, for the log line, the metrics and the benchmarks."""

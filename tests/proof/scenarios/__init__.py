@@ -1,5 +1,14 @@
 """Every scenario of the proof, registered on import. A new scenario module is imported here."""
 
-from tests.proof.scenarios import bad_input, management_auth, oauth_attacks, push_input, push_load, secrets, tokens  # noqa: F401
+from tests.proof.scenarios import (  # noqa: F401
+    bad_input,
+    management_auth,
+    month_end,
+    oauth_attacks,
+    push_input,
+    push_load,
+    secrets,
+    tokens,
+)
 
-__all__ = ["bad_input", "management_auth", "oauth_attacks", "push_input", "secrets", "tokens"]
+__all__ = ["bad_input", "management_auth", "month_end", "oauth_attacks", "push_input", "secrets", "tokens"]

@@ -41,21 +41,22 @@ class Planned:
 
 
 def plan_invoices(
-    accounts: dict[str, str], per_account: int, rng: random.Random, *, failing_every: int = 0
+    accounts: dict[str, str], per_account: int, rng: random.Random, *, failing_every: int = 0, versions: int = 3
 ) -> tuple[list[str], dict[str, Planned]]:
-    """Every version of every invoice (some voided last), and what each invoice must end as."""
+    """Every version (one to ``versions``) of every invoice (some voided last), and what each invoice must
+    end as."""
     events: list[str] = []
     finals: dict[str, Planned] = {}
     for account_id, tenant_id in accounts.items():
         for n in range(per_account):
-            versions = rng.randint(1, 3)
+            count = rng.randint(1, versions)
             void = rng.random() < 0.2
             # An invoice that can never sync (unmapped tax); voiding it before it reached Xero needs nothing.
             failing = bool(failing_every) and n % failing_every == failing_every - 1 and not void
             lines = None
             if failing:
                 lines = [{"description": "Unmapped", "quantity": "1", "unit_price": "10.00", "tax_id": "vat-x"}]
-            for version in range(1, versions + 1):
+            for version in range(1, count + 1):
                 changes: dict[str, Any] = {"line_items": lines} if lines else {}
                 body = invoice_body(account_id, n, version=version, **changes)
                 events.append(body)
@@ -67,11 +68,11 @@ def plan_invoices(
                     "event_id": f"void-{account_id}-{n}",
                     "account_id": account_id,
                     "occurred_at": "2026-11-25T10:00:00Z",
-                    "data": {"invoice_id": f"inv-{n}", "version": versions + 1, "number": number},
+                    "data": {"invoice_id": f"inv-{n}", "version": count + 1, "number": number},
                 }
                 events.append(json.dumps(removed))
             finals[f"{account_id}/inv-{n}"] = Planned(
-                account_id, tenant_id, number, versions + (1 if void else 0), void, failing
+                account_id, tenant_id, number, count + (1 if void else 0), void, failing
             )
     return events, finals
 
