@@ -6,6 +6,7 @@ the Xero sandbox and call :func:`reset` to rebuild everything from it.
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,7 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.alert_queue import AlertQueue
+    from shared.adapters.budget import CallBudget
     from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.mailer import Mailer
     from shared.adapters.outbox import Outbox
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from shared.adapters.xero import XeroClient
     from shared.adapters.xero_cache import XeroReadCache
     from shared.domain.alerts import Alerts
+    from shared.domain.backlog import BacklogReader
     from shared.domain.disconnect import Disconnector
     from shared.domain.intake import Intake
     from shared.domain.management import ManagementService
@@ -206,8 +209,29 @@ def flush() -> Flush:
 
 
 @cached
-def push_parts() -> PushParts:
+def call_budget() -> CallBudget:
+    """Each organisation's Xero call budget: the minute rate and the day's calls, less a reserve for
+    the settings API and the sweep."""
     from shared.adapters.budget import DAY_RESERVE, CallBudget
+
+    s = settings()
+    return CallBudget(
+        aws_client("dynamodb"),
+        s.table_name,
+        per_minute=s.xero_calls_per_minute,
+        per_day=s.xero_day_limit - DAY_RESERVE,
+    )
+
+
+@cached
+def backlog_reader() -> BacklogReader:
+    from shared.domain.backlog import BacklogReader
+
+    return BacklogReader(connections(), outbox(), call_budget(), time.time)
+
+
+@cached
+def push_parts() -> PushParts:
     from shared.adapters.org_registry import OrganisationRegistry
     from shared.domain.push import PushParts
 
@@ -219,12 +243,7 @@ def push_parts() -> PushParts:
         registry=OrganisationRegistry(aws_client("dynamodb"), s.table_name),
         tokens=token_manager(),
         xero=xero(),
-        budget=CallBudget(
-            aws_client("dynamodb"),
-            s.table_name,
-            per_minute=s.xero_calls_per_minute,
-            per_day=s.xero_day_limit - DAY_RESERVE,
-        ),
+        budget=call_budget(),
         queue=invoice_queue(),
         alerts=queued_alerts(),
         max_receives=s.queue_max_receives,
@@ -367,6 +386,7 @@ def settings_page() -> SettingsPage:
         requeue=requeue(),
         sessions=PageSessionStore(client, s.table_name),
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
+        backlog=backlog_reader().backlog,
         policy=SessionPolicy(
             idle_seconds=s.settings_session_idle_seconds,
             max_seconds=s.settings_session_max_seconds,

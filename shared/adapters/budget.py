@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +37,14 @@ MINUTE_WINDOW = 60.0
 # Calls of a day kept for the management API and the sweep once the push has used the rest.
 DAY_RESERVE = 25
 DAY_PROBE_SECONDS = 3600.0
+
+
+@dataclass(frozen=True)
+class BudgetState:
+    per_minute: float  # calls a minute the push keeps to
+    per_day: int  # calls a day the push may use
+    day_left: int  # of today's
+    blocked_for: float  # seconds before any call may go (Xero said so)
 
 
 class CallBudget:
@@ -88,13 +97,27 @@ class CallBudget:
     def blocked_for(self, tenant_id: str) -> float:
         """How long no call may go to this organisation (Xero's 429, its spent minute or day): 0 if none."""
         now = self._clock()
-        item = self._read(tenant_id)
+        return self._blocked(self._read(tenant_id), now)
+
+    def _blocked(self, item: dict[str, Any], now: float) -> float:
         blocked = float(item.get("blocked_until", 0)) - now
         day_spent = item.get("day") == _day(now) and int(item.get("day_count", 0)) >= self._per_day
         if day_spent:
             tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             blocked = max(blocked, (tomorrow + timedelta(days=1)).timestamp() - now)
         return max(0.0, blocked)
+
+    def state(self, tenant_id: str) -> BudgetState:
+        """The organisation's budget as it stands: for an estimate of how long a backlog takes."""
+        now = self._clock()
+        item = self._read(tenant_id)
+        used = int(item.get("day_count", 0)) if item.get("day") == _day(now) else 0
+        return BudgetState(
+            per_minute=self._rate * 60.0,
+            per_day=self._per_day,
+            day_left=max(0, self._per_day - used),
+            blocked_for=self._blocked(item, now),
+        )
 
     def observe(self, tenant_id: str, minute_remaining: int | None, day_remaining: int | None) -> None:
         """Follow what Xero said after a call (its ``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``)."""

@@ -84,6 +84,16 @@ class InFlight:
         return InFlight({i: n for i, n in self.invoices.items() if i not in invoices}, self.payments - payments)
 
 
+@dataclass
+class Depth:
+    """One account's events in its organisation's outbox (:meth:`Outbox.depth`)."""
+
+    account: int = 0  # the account's events waiting
+    through_last: int = 0  # the organisation's events up to and including the account's last one
+    oldest: float | None = None  # when the account's oldest waiting event was queued
+    complete: bool = True  # False: the count stopped at its limit
+
+
 class Outbox:
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:
         self._client = client
@@ -171,6 +181,38 @@ class Outbox:
                 raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
         return counts
 
+    def depth(self, tenant_id: str, account_id: str, *, limit: int) -> Depth:
+        """How many of ``account_id``'s events wait here, and how many of the organisation's go before
+        its last one is pushed (oldest first); read up to ``limit`` events (eventually consistent: a
+        figure for a page, not for the push)."""
+        depth = Depth()
+        seen = 0
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr("E#")},
+            "ProjectionExpression": "account_id, sent_at",
+        }
+        try:
+            while seen < limit:
+                kwargs["Limit"] = min(PAGE, limit - seen)
+                answer = self._client.query(**kwargs)
+                for item in answer.get("Items", []):
+                    seen += 1
+                    values = from_item(item)
+                    if values.get("account_id") == account_id:
+                        depth.account += 1
+                        depth.through_last = seen
+                        sent = float(values.get("sent_at", 0))
+                        depth.oldest = min(depth.oldest or sent, sent)
+                if "LastEvaluatedKey" not in answer:
+                    return depth
+                kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
+        depth.complete = False
+        return depth
+
     def settle(self, tenant_id: str, done: list[str], later: list[OutboxItem]) -> None:
         """Delete the events that are settled; store the new schedule of those that wait."""
         requests: list[dict[str, Any]] = [{"DeleteRequest": {"Key": self._key(tenant_id, k)}} for k in done]
@@ -220,6 +262,9 @@ class Outbox:
     # --- plumbing --------------------------------------------------------------------------------
 
     def _write(self, requests: list[dict[str, Any]]) -> None:
+        # One request per key (DynamoDB refuses a batch naming a key twice): SQS may hand the intake
+        # one message twice in a batch; the later request for a key is the one kept.
+        requests = list({_request_key(r): r for r in requests}.values())
         try:
             for start in range(0, len(requests), 25):
                 pending: dict[str, Any] = {self._table: requests[start : start + 25]}
@@ -275,3 +320,8 @@ def rescheduled(item: OutboxItem, *, not_before: float, retried: bool) -> Outbox
     if retried:
         return replace(item, not_before=not_before, attempts=item.attempts + 1)
     return replace(item, not_before=not_before, deferrals=item.deferrals + 1)
+
+
+def _request_key(request: dict[str, Any]) -> tuple[str, str]:
+    key = request["DeleteRequest"]["Key"] if "DeleteRequest" in request else request["PutRequest"]["Item"]
+    return str(key["pk"]["S"]), str(key["sk"]["S"])

@@ -26,8 +26,8 @@ from pydantic import ValidationError
 
 from shared.adapters.page_sessions import PageSession
 from shared.connect_link import ConnectLinkError, sign_connect_link, verify_settings_link
-from shared.domain.backlog import Backlog, backlog
-from shared.errors import RequestRefused, SyncError
+from shared.domain.backlog import Backlog
+from shared.errors import RequestRefused, StorageError, SyncError
 from shared.models import api
 from shared.observability import logger
 
@@ -140,9 +140,11 @@ class SettingsPage:
         sessions: PageSessionStore,
         link_secret: Callable[[], str],
         policy: SessionPolicy,
+        backlog: Callable[[str], Backlog | None] = lambda account_id: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._management = management
+        self._backlog = backlog
         self._records = records
         self._activity = activity
         self._requeue = requeue
@@ -234,7 +236,15 @@ class SettingsPage:
         failures = _load(lambda: [_failure_row(item) for item in self._records.failures(account_id, FAILURES_SHOWN)])
         recent = _load(lambda: [_activity_row(item) for item in self._activity.recent(account_id, RECENT_SYNCS)])
         watching = watch if watch and not self._settled(account_id, watch, since) else None
-        return Activity(failures=failures, recent=recent, backlog=backlog(account_id), watching=watching)
+        return Activity(failures=failures, recent=recent, backlog=self._backlog_of(account_id), watching=watching)
+
+    def _backlog_of(self, account_id: str) -> Backlog | None:
+        """The backlog figure; none when the outbox or the budget cannot be read (the page still shows)."""
+        try:
+            return self._backlog(account_id)
+        except StorageError:
+            logger.warning("could not read the backlog", extra={"account_id": account_id})
+            return None
 
     def _settled(self, account_id: str, invoice_id: str, since: str | None) -> bool:
         """A retried invoice has synced, or failed again since the retry (there is nothing to wait for)."""

@@ -390,10 +390,18 @@ def activity_section(activity: Activity, ctx: PageContext) -> str:
         attrs = f' data-refresh="{e(ctx.base)}/activity?{e(query)}" aria-busy="true"'
     backlog = activity.backlog
     if backlog is None:
-        waiting = "<p>No backlog figure yet: events waiting for Xero are not counted per account yet.</p>"
+        waiting = "<p>No backlog figure right now.</p>"
+    elif backlog.waiting == 0:
+        waiting = "<p>Nothing is waiting for Xero.</p>"
     else:
-        by = f", expected in Xero by {_when(backlog.drains_by.isoformat())}" if backlog.drains_by else ""
-        waiting = f"<p>{backlog.waiting} event(s) waiting for Xero{by}.</p>"
+        count = f"More than {backlog.waiting}" if backlog.more else str(backlog.waiting)
+        by = (
+            f", expected in Xero by {_when(backlog.drains_by.isoformat())} (an estimate from the organisation's "
+            "Xero call limits)"
+            if backlog.drains_by
+            else ""
+        )
+        waiting = f"<p>{count} event(s) waiting for Xero{by}.</p>"
     failures = activity.failures.value
     if failures is None:
         failed = _problem(activity.failures)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from shared.domain.backlog import Backlog, backlog
+import pytest
+
+from shared.domain.backlog import Backlog
 from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView
 from shared.models import api
 from shared.web.page import PageContext, render_message, render_page
@@ -84,7 +86,20 @@ def test_sync_activity_lists_failures_payments_and_a_backlog_figure():
     assert 'data-refresh="/xero/settings/activity?watch=inv-1&amp;since=2026-12-01"' in html
     assert "The invoice was sent to the queue again." in html
     assert X not in html
-    assert backlog("a") is None  # no figure until the push's outbox reports one
+
+
+@pytest.mark.parametrize(
+    ("backlog", "says"),
+    [
+        (None, "No backlog figure right now."),
+        (Backlog(waiting=0), "Nothing is waiting for Xero."),
+        (Backlog(waiting=10_000, more=True), "More than 10000 event(s) waiting for Xero"),
+    ],
+)
+def test_the_backlog_figure_says_what_is_known(backlog: Backlog | None, says: str) -> None:
+    activity = Activity(failures=Loaded(value=[]), recent=Loaded(value=[]), backlog=backlog)
+    view = PageView(account_id="a", connection=connection("connected"), activity=activity)
+    assert says in render_page(view, CTX)
 
 
 def test_a_message_page_links_back_to_the_platform():
