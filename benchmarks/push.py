@@ -24,6 +24,7 @@ import heapq
 import json
 import os
 import random
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -477,9 +478,18 @@ def push(quick: bool) -> list[Figure]:
     rng = random.Random(17)
     figures: list[Figure] = []
     with service() as (sandbox, simulation):
-        for accounts in QUICK_SIZES if quick else SIZES:
+        sizes = os.environ.get("BENCH_PUSH_SIZES")  # e.g. "100" to look at one size
+        for accounts in [int(n) for n in sizes.split(",")] if sizes else QUICK_SIZES if quick else SIZES:
+            started = time.monotonic()
             new, known = month_end(simulation, sandbox, accounts, rng)
             figures += _figures(accounts, new, known)
+            print(  # a long run shows its progress
+                f"  push: {accounts} accounts in {time.monotonic() - started:.0f} s: "
+                f"{new.xero_calls * 1000 / max(new.invoices, 1):.1f} calls per 1,000 new, "
+                f"{known.xero_calls * 1000 / max(known.invoices, 1):.1f} known",
+                file=sys.stderr,
+                flush=True,
+            )
         figures += drain(simulation, sandbox, 500 if quick else 10_000)
     return figures
 

@@ -224,7 +224,7 @@ def test_strict_headers_an_http_only_cookie_and_no_secret_in_the_page(stack, san
     state = sandbox.sandbox.state
     for value in (*state.access_tokens, *state.refresh_tokens, stack.connect_link_secret()):
         assert value not in page.text
-    opened = httpx.get(stack.settings_link("acct-a"), timeout=30)
+    opened = httpx.get(stack.settings_link("acct-a", ttl_seconds=299), timeout=30)  # not the fixture's link
     cookie = opened.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie

@@ -121,7 +121,7 @@ def test_an_alert_queued_while_ses_is_down_is_emailed_once_when_ses_recovers(env
     with SesOutage(wiring.ses_client(), status=503, code="ServiceUnavailable", times=4) as outage:
         assert wiring.queued_alerts().sync_failed(account, PAYMENT, now=NOW) is True
         alerts_function.start()
-        depth = alerts_function.wait_until_drained(timeout=20)
+        depth = alerts_function.wait_until_drained(timeout=45)  # two visibility timeouts, on a busy machine
 
     assert depth.drained
     assert outage.failed == 4

@@ -21,9 +21,11 @@ import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 from shared.redaction import redact_text
+
+_N = TypeVar("_N", int, float)
 
 if TYPE_CHECKING:
     from tests.proof.stack import ProofStack
@@ -41,7 +43,7 @@ class Size:
     def full(self) -> bool:
         return self.name == "full"
 
-    def pick(self, *, short: int, full: int) -> int:
+    def pick(self, *, short: _N, full: _N) -> _N:
         return full if self.full else short
 
 

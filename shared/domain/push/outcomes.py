@@ -187,7 +187,9 @@ def _act(source: EventSource, message: Message, outcome: Outcome) -> Outcome:
     except StorageError:
         logger.exception("could not hand a message on; it will be received again", extra={"reason_code": outcome.code})
         return Outcome(Fate.RETRIED, outcome.code, outcome.reason)
-    if outcome.fate not in (Fate.SYNCED, Fate.SKIPPED):
+    if outcome.fate == Fate.QUEUED:  # the normal path of every event through the intake: not news
+        logger.debug("event queued", extra={"message_id": message.message_id, "account_id": message.account_id})
+    elif outcome.fate not in (Fate.SYNCED, Fate.SKIPPED):
         logger.info(
             "event not synced now",
             extra={
