@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 # Deliberately simple (one @, a dot in the domain, no spaces): SES is the real judge of deliverability.
 EmailAddress = Annotated[
@@ -49,6 +49,14 @@ class ProductMapping(BaseModel):
     item_name: str = ""
     account_code: str | None = Field(default=None, max_length=10)
     account_name: str = ""
+
+    @model_validator(mode="after")
+    def _names_something(self) -> ProductMapping:
+        if self.item_code is None and self.account_code is None:
+            raise ValueError("a product mapping names an item, an account code, or both")
+        if (self.item_code is None) != (self.item_id is None):
+            raise ValueError("an item is kept with both its code and its ItemID")
+        return self
 
 
 class TrackingOptionChoice(BaseModel):

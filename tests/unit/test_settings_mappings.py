@@ -29,7 +29,7 @@ def configured() -> AccountSettings:
         payment_account=PaymentAccount(account_id="bank"),
         sales_account_code="200",
         default_tax_type="NONE",
-        product_mappings={"sku-1": ProductMapping(platform_product_id="sku-1", item_code="LOAF")},
+        product_mappings={"sku-1": ProductMapping(platform_product_id="sku-1", item_code="LOAF", item_id="item-1")},
         tracking_mappings={"location": REGION},
         unmapped_dimensions="ignore",
     )
