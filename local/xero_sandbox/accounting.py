@@ -243,7 +243,11 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @bp.get("/Items")
     @guarded(state, SETTINGS_SCOPES)
     def list_items(org: Organisation) -> Any:
-        body = [catalogue.item_json(i, unitdp()) for i in catalogue.listed_items(org)]
+        clause = where_clause(catalogue.ITEM_WHERE_FIELDS, "Item", catalogue.ITEM_KNOWN_FIELDS)
+        if isinstance(clause, Response):
+            return clause
+        found = [i for i in catalogue.listed_items(org) if clause is None or where_matches(clause, i)]
+        body = [catalogue.item_json(i, unitdp()) for i in found]
         return json_response(envelope(state, "Items", body))
 
     @bp.get("/Items/<item_id>")

@@ -35,6 +35,11 @@ ITEM_CODE_MAX = 30
 ITEM_NAME_MAX = 50
 MAX_TRACKING_PER_LINE = 2
 MAX_ACTIVE_CATEGORIES = 2
+# What ``where=`` compares on items; Xero filters on the rest of Item too, the sandbox does not.
+ITEM_WHERE_FIELDS = frozenset({"ItemID", "Code", "Name", "IsSold", "IsPurchased", "IsTrackedAsInventory"})
+ITEM_KNOWN_FIELDS = frozenset(
+    {"Description", "PurchaseDescription", "InventoryAssetAccountCode", "QuantityOnHand", "TotalCostPool"}
+)
 ACTIVE = "ACTIVE"
 ARCHIVED = "ARCHIVED"
 TOO_MANY_TRACKING = "A line item can have at most 2 tracking categories."

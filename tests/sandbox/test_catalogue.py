@@ -48,6 +48,14 @@ def test_items_are_listed_without_the_archived_one_and_codes_hold_at_most_30_cha
     assert xero.get(f"Items/{ARCHIVED_ITEM}").status == 404
 
 
+def test_items_are_found_by_a_where_clause_on_their_ids(xero: Api):
+    items = {i["Code"]: i["ItemID"] for i in xero.get("Items").items("Items")}
+    wanted = f'ItemID==guid("{items["GIFT-WRAP"]}") OR ItemID==guid("{items["CONSULT-HOUR"].upper()}")'
+
+    assert sorted(i["Code"] for i in xero.get("Items", where=wanted).items("Items")) == ["CONSULT-HOUR", "GIFT-WRAP"]
+    assert xero.get("Items", where='Colour=="red"').status == 400
+
+
 def test_items_and_tracking_categories_need_the_settings_scope(sandbox_app: Sandbox):
     without = Api(flask_sender(sandbox_app), sandbox_app.state.grant_access(["accounting.invoices"]))
     reading = Api(flask_sender(sandbox_app), sandbox_app.state.grant_access(["accounting.settings.read"]))
