@@ -33,6 +33,14 @@ ALERT_RECIPIENT = "accounts@acct-demo.example"
 # The platform's tax ids the sample events use, and the Xero tax types they map to by preference.
 TAX_PREFERENCES = {"gst-15": ("OUTPUT2", 15.0), "zero": ("ZERORATED", 0.0)}
 SALES_ACCOUNT_CODE = "200"
+# The sample events' products and location (events/messages/10-invoice-products.json): one product to a Xero
+# item, one to an account; the location to Xero's Region category. The gift card stays unmapped.
+PRODUCT_MAPPINGS = [
+    {"platform_product_id": "prod-sourdough", "item_code": "SOURDOUGH-LOAF"},
+    {"platform_product_id": "prod-delivery", "account_code": "260"},
+]
+TRACKING_DIMENSION = "location"
+TRACKING_MAPPING = {"category": "Region", "options": {"Auckland": "North", "Christchurch": "South"}}
 
 
 class Skip(Exception):
@@ -103,6 +111,7 @@ class Demo:
             self.choose_payment_account,
             self.map_tax_rates,
             self.settings,
+            self.map_products_and_tracking,
             self.settings_page,
             self.publish_events,
             self.show_xero,
@@ -199,6 +208,24 @@ class Demo:
         self.call("PATCH", "/settings", body)
         self.n.say(f"sales account {SALES_ACCOUNT_CODE}; alerts to {ALERT_RECIPIENT}")
 
+    def map_products_and_tracking(self) -> None:
+        self.n.step("Map two products and a tracking category")
+        items = _items(self.call("GET", "/items"), "items")
+        self.n.say(f"Xero items sold: {', '.join(str(_field(i, 'code')) for i in items)}")
+        for mapping in self.call("PUT", "/product-mappings", {"mappings": PRODUCT_MAPPINGS})["mappings"]:
+            item = f"item {mapping['item_code']}" if mapping.get("item_code") else "no item"
+            account = f"account {mapping['account_code']}" if mapping.get("account_code") else "the item's account"
+            self.n.say(f"mapped product {mapping['platform_product_id']!r} → {item}, {account}")
+        categories = _items(self.call("GET", "/tracking-categories"), "tracking_categories")
+        for category in categories:
+            options = ", ".join(str(_field(o, "name")) for o in _items(category, "options"))
+            self.n.say(f"Xero tracking category {_field(category, 'name')}: {options}")
+        mapped = self.call("PUT", f"/tracking-mappings/{TRACKING_DIMENSION}", TRACKING_MAPPING)
+        for option in mapped["options"]:
+            self.n.say(
+                f"mapped {TRACKING_DIMENSION} {option['value']!r} → {mapped['category_name']}: {option['option_name']}"
+            )
+
     def settings_page(self) -> None:
         self.n.step("The drop-in settings page, as the platform links to it")
         link = self.stack.settings_link(ACCOUNT_ID)
@@ -263,6 +290,10 @@ class Demo:
                 f"  {_field(invoice, 'InvoiceNumber')}  {_field(invoice, 'Status')}  total {_field(invoice, 'Total')}"
                 f"  due {_field(invoice, 'AmountDue')}"
             )
+            lines = _items(invoice, "LineItems")
+            if any(line.get("ItemCode") or line.get("Tracking") for line in lines):
+                for line in lines:
+                    self.n.say(f"    {_line_summary(line)}")
         self.n.say(f"payments ({len(payments)}):")
         for payment in payments:
             invoice = payment.get("Invoice") or {}
@@ -369,6 +400,20 @@ def _items(body: Any, *keys: str) -> list[dict[str, Any]]:
             return [item for item in body[key] if isinstance(item, dict)]
     lists = [v for v in body.values() if isinstance(v, list)]
     return [item for item in lists[0] if isinstance(item, dict)] if len(lists) == 1 else []
+
+
+def _line_summary(line: dict[str, Any]) -> str:
+    """A Xero invoice line as the accountant reads it: what, item, account, tracking, amount."""
+    tracking = ", ".join(f"{t.get('Name')}: {t.get('Option')}" for t in line.get("Tracking") or [])
+    return (
+        f"{line.get('Description')}  item {line.get('ItemCode') or '-'}  account {line.get('AccountCode')}"
+        f"  tracking {tracking or '-'}  {_number(line.get('Quantity')):g} x {_number(line.get('UnitAmount')):g}"
+        f" = {_number(line.get('LineAmount')):.2f}"
+    )
+
+
+def _number(value: Any) -> float:
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 def _event_summary(body: str) -> str:

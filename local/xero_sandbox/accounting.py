@@ -1,7 +1,8 @@
 """Xero's accounting API under ``/api.xro/2.0``: every call authorised (token, tenant, scope) and
 rate-limited; every write checked against the OpenAPI spec and honouring ``Idempotency-Key``.
 
-Served: Organisation, Accounts, TaxRates (reads); Contacts, Invoices, Payments (reads and writes).
+Served: Organisation, Accounts, TaxRates, Items, TrackingCategories (reads); Contacts, Invoices, Payments
+(reads and writes).
 Write bodies are ``{"Contacts": [...]}`` / ``{"Invoices": [...]}`` / ``{"Payments": [...]}``, processed
 element by element. With ``summarizeErrors`` (the default) any failed element makes the answer a
 400 ``ValidationException`` listing the failed elements, while the valid ones are still saved, as
@@ -17,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from local.xero_sandbox import contacts, invoices, payments
+from local.xero_sandbox import catalogue, contacts, invoices, payments
 from local.xero_sandbox.answers import (
     NOT_FOUND,
     api_error,
@@ -236,6 +237,41 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
     @guarded(state, SETTINGS_SCOPES)
     def tax_rates(org: Organisation) -> Any:
         return jsonify({"Status": "OK", "TaxRates": org.tax_rates})
+
+    # --- items and tracking categories (catalogue.py) --------------------------------------------
+
+    @bp.get("/Items")
+    @guarded(state, SETTINGS_SCOPES)
+    def list_items(org: Organisation) -> Any:
+        clause = where_clause(catalogue.ITEM_WHERE_FIELDS, "Item", catalogue.ITEM_KNOWN_FIELDS)
+        if isinstance(clause, Response):
+            return clause
+        found = [i for i in catalogue.listed_items(org) if clause is None or where_matches(clause, i)]
+        body = [catalogue.item_json(i, unitdp()) for i in found]
+        return json_response(envelope(state, "Items", body))
+
+    @bp.get("/Items/<item_id>")
+    @guarded(state, SETTINGS_SCOPES)
+    def get_item(org: Organisation, item_id: str) -> Any:
+        found = catalogue.item_by_id_or_code(org, item_id)
+        if found is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return json_response(envelope(state, "Items", [catalogue.item_json(found, unitdp())]))
+
+    @bp.get("/TrackingCategories")
+    @guarded(state, SETTINGS_SCOPES)
+    def list_tracking_categories(org: Organisation) -> Any:
+        body = catalogue.categories_json(org, include_archived=flag("includeArchived"))
+        return json_response(envelope(state, "TrackingCategories", body))
+
+    @bp.get("/TrackingCategories/<category_id>")
+    @guarded(state, SETTINGS_SCOPES)
+    def get_tracking_category(org: Organisation, category_id: str) -> Any:
+        shown = catalogue.categories_json(org, include_archived=True)
+        found = [c for c in shown if c["TrackingCategoryID"].lower() == category_id.lower()]
+        if not found:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return json_response(envelope(state, "TrackingCategories", found))
 
     # --- contacts ------------------------------------------------------------------------------
 

@@ -17,6 +17,9 @@ Discounts, on sales invoices (ACCREC) only:
   two per line; observed, a rate wins over an amount silently (waynerobinson/xeroizer#483). The
   sandbox refuses so the mistake shows.
 
+Items and tracking (``ItemCode``, ``Tracking``: an unknown option silently dropped, as at Xero) are in
+:mod:`local.xero_sandbox.catalogue`.
+
 Messages marked *Xero's* are Xero's own words; the others are the sandbox's.
 """
 
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from local.xero_sandbox.catalogue import line_tracking, with_item_defaults
 from local.xero_sandbox.formats import decimal, four_dp, money, number
 from local.xero_sandbox.state import Organisation
 
@@ -119,6 +123,7 @@ def _build_line(
     known_ids: set[str],
     errors: list[str],
 ) -> Line | None:
+    raw = with_item_defaults(org, type_, raw, errors)  # what the line leaves out comes from its item
     quantity = decimal(raw.get("Quantity"))
     unit = decimal(raw.get("UnitAmount"))
     given_amount = decimal(raw.get("LineAmount"))
@@ -178,7 +183,7 @@ def _build_line(
         line_amount=line_amount,
         tax_amount=tax,
         item_code=raw.get("ItemCode"),
-        tracking=list(raw.get("Tracking") or []),
+        tracking=line_tracking(org, raw.get("Tracking"), errors),
     )
 
 

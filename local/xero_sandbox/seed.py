@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from local.xero_sandbox.catalogue import ARCHIVED, category, item
 from local.xero_sandbox.limits import STANDARD
 from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Organisation, SandboxState
 
@@ -142,7 +143,48 @@ def nz_organisation() -> Organisation:
         accounts=accounts,
         tax_rates=tax_rates,
         currencies=["AUD", "USD", "JPY"],
+        items=nz_items(),
+        archived_items={i["ItemID"] for i in nz_items() if i["Code"] == ARCHIVED_ITEM},
+        tracking_categories=nz_tracking_categories(),
     )
+
+
+ARCHIVED_ITEM = "XMAS-HAMPER-2025"
+
+
+def nz_items() -> list[dict[str, Any]]:
+    """Products and services: sold ones with a sales account and price (one with a 30-character code, the
+    most Xero takes), one without a sales account, one only purchased, one archived."""
+    return [
+        item(
+            "SOURDOUGH-LOAF",
+            "Sourdough loaf",
+            Description="Sourdough loaf, 800 g",
+            sales={"UnitPrice": 7.9, "AccountCode": "200", "TaxType": "OUTPUT2"},
+        ),
+        item("CONSULT-HOUR", "Baking consultancy (hour)", sales={"UnitPrice": 150.0, "AccountCode": "260"}),
+        item(
+            "WHOLESALE-CROISSANTS-BOX-OF-12",
+            "Croissants, box of 12 (wholesale)",
+            sales={"UnitPrice": 30.0, "AccountCode": "200", "TaxType": "OUTPUT2"},
+        ),
+        item("GIFT-WRAP", "Gift wrapping", sales={"UnitPrice": 2.0}),
+        item(
+            "FLOUR-25KG",
+            "Flour, 25 kg sack",
+            PurchaseDetails={"UnitPrice": 42.0, "AccountCode": "400", "TaxType": "INPUT2"},
+        ),
+        item(ARCHIVED_ITEM, "Christmas hamper 2025", sales={"UnitPrice": 65.0, "AccountCode": "200"}),
+    ]
+
+
+def nz_tracking_categories() -> list[dict[str, Any]]:
+    """Two active categories (Xero's most), one with an archived option, and an archived category."""
+    return [
+        category("Region", {"North": "ACTIVE", "South": "ACTIVE", "West Coast": ARCHIVED}),
+        category("Department", {"Retail": "ACTIVE", "Wholesale": "ACTIVE"}),
+        category("Events 2025", {"Night Market": "ACTIVE"}, status=ARCHIVED),
+    ]
 
 
 def au_organisation() -> Organisation:

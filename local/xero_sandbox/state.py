@@ -89,6 +89,9 @@ class Organisation:
     stats: Counter[str] = field(default_factory=Counter)
     period_lock_date: dt.date | None = None  # lock dates (see locks.py)
     end_of_year_lock_date: dt.date | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)  # as Xero answers them (see catalogue.py)
+    archived_items: set[str] = field(default_factory=set)  # ItemIDs archived in Xero: not listed, not usable
+    tracking_categories: list[dict[str, Any]] = field(default_factory=list)  # with their Options and Status
 
     @property
     def base_currency(self) -> str:

@@ -55,9 +55,14 @@ def _documented(description: str) -> OpenAPIResponse:
 
 # What each status means on this API; routes pick the ones they can answer.
 ERROR_RESPONSES: dict[int, OpenAPIResponse] = {
-    404: _documented("unknown_account (never connected), unknown_tax_mapping, not_found"),
+    404: _documented(
+        "unknown_account (never connected), unknown_tax_mapping, unknown_product_mapping, unknown_tracking_mapping, "
+        "not_found"
+    ),
     409: _documented("not_connected, organisation_not_chosen, settings_conflict"),
-    422: _documented("invalid_request, or a refused value (tenant_not_granted, unknown_tax_type, ...)"),
+    422: _documented(
+        "invalid_request, or a refused value (tenant_not_granted, unknown_tax_type, unknown_item_code, ...)"
+    ),
     502: _documented("xero_error: Xero answered something unexpected"),
     503: _documented("xero_unavailable (with retry_after when known), storage_unavailable"),
 }

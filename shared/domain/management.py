@@ -1,5 +1,6 @@
 """What the management API does for a platform account: its connection, its organisation, the Xero
-accounts and tax rates its invoices use, its alert recipients, and disconnecting.
+accounts, tax rates, items and tracking categories its invoices use, its alert recipients, and
+disconnecting. Product and tracking mappings are checked by :mod:`shared.domain.product_settings`.
 
 Reads of Xero's reference data go through a shared cache of a few minutes; every settings write is
 checked against fresh data from Xero first, and then stored in one conditional write (the
@@ -13,10 +14,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
+
 from shared.adapters.connections import ConnectionRepository
 from shared.adapters.settings import SettingsRepository
 from shared.adapters.xero import XeroClient
 from shared.adapters.xero_cache import XeroReadCache
+from shared.domain import product_settings
 from shared.domain.disconnect import Disconnector
 from shared.domain.tokens import TokenManager
 from shared.errors import (
@@ -28,13 +32,24 @@ from shared.errors import (
     XeroUnauthorized,
 )
 from shared.models import api
-from shared.models.chart import XeroAccount, XeroTaxRate
+from shared.models.chart import XeroAccount, XeroItem, XeroTaxRate, XeroTrackingCategory
 from shared.models.connection import Connection, ConnectionStatus, Tenant, utc_now
-from shared.models.settings import ORGANISATION_SETTINGS, AccountSettings, PaymentAccount, TaxMapping
+from shared.models.events import DimensionName, Identifier
+from shared.models.settings import ORGANISATION_SETTINGS, AccountSettings, PaymentAccount, ProductMapping, TaxMapping
 from shared.observability import logger
 
 ACCOUNTS = "accounts"
 TAX_RATES = "tax_rates"
+ITEMS = "items"
+TRACKING_CATEGORIES = "tracking_categories"
+# Archived categories and options are read too, so a refusal can say "archived" rather than "unknown".
+WITH_ARCHIVED = {"includeArchived": "true"}
+REFERENCE_MODELS: dict[str, type[XeroAccount | XeroTaxRate | XeroItem | XeroTrackingCategory]] = {
+    ACCOUNTS: XeroAccount,
+    TAX_RATES: XeroTaxRate,
+    ITEMS: XeroItem,
+    TRACKING_CATEGORIES: XeroTrackingCategory,
+}
 DISCONNECT_REASON = "disconnected through the management API"
 PAYMENTS_HELP = (
     "Only active bank accounts, and active accounts with payments enabled, can receive payments. "
@@ -225,6 +240,108 @@ class ManagementService:
         remaining = {k: v for k, v in settings.tax_mappings.items() if k != platform_tax_id}
         return _mappings_view(self._save_settings(connection, settings.model_copy(update={"tax_mappings": remaining})))
 
+    # --- products and tracking ------------------------------------------------------------------
+
+    def items(self, account_id: str, *, refresh: bool = False) -> api.ItemsView:
+        connection, tenant_id = self._organisation_of(account_id)
+        return product_settings.items_view(account_id, self._items(connection, tenant_id, fresh=refresh))
+
+    def product_mappings(self, account_id: str) -> api.ProductMappingsView:
+        self._known(account_id)
+        return product_settings.products_view(self._settings.get(account_id))
+
+    def replace_product_mappings(self, account_id: str, body: api.ReplaceProductMappings) -> api.ProductMappingsView:
+        connection, tenant_id = self._organisation_of(account_id)
+        settings = self._settings.get(account_id)
+        checked = self._product_checker(connection, tenant_id, body.mappings)
+        mappings = {m.platform_product_id: checked(m.platform_product_id, m) for m in body.mappings}
+        stored = self._save_settings(connection, settings.model_copy(update={"product_mappings": mappings}))
+        return product_settings.products_view(stored)
+
+    def set_product_mapping(
+        self, account_id: str, product_id: str, body: api.SetProductMapping
+    ) -> api.ProductMappingView:
+        _check_platform_id(product_id, "product")
+        connection, tenant_id = self._organisation_of(account_id)
+        settings = self._settings.get(account_id)
+        mapping = self._product_checker(connection, tenant_id, [body])(product_id, body)
+        mappings = settings.product_mappings | {product_id: mapping}
+        self._save_settings(connection, settings.model_copy(update={"product_mappings": mappings}))
+        return product_settings.product_view(mapping)
+
+    def delete_product_mapping(self, account_id: str, product_id: str) -> api.ProductMappingsView:
+        connection = self._known(account_id)
+        settings = self._settings.get(account_id)
+        if product_id not in settings.product_mappings:
+            raise RequestRefused(
+                "unknown_product_mapping",
+                f"No product mapping exists for the platform product {product_id!r}.",
+                status=404,
+            )
+        remaining = {k: v for k, v in settings.product_mappings.items() if k != product_id}
+        stored = self._save_settings(connection, settings.model_copy(update={"product_mappings": remaining}))
+        return product_settings.products_view(stored)
+
+    def tracking_categories(self, account_id: str, *, refresh: bool = False) -> api.TrackingCategoriesView:
+        connection, tenant_id = self._organisation_of(account_id)
+        categories = self._tracking_categories(connection, tenant_id, fresh=refresh)
+        return product_settings.categories_view(account_id, categories)
+
+    def tracking_mappings(self, account_id: str) -> api.TrackingMappingsView:
+        self._known(account_id)
+        return product_settings.trackings_view(self._settings.get(account_id))
+
+    def replace_tracking_mappings(self, account_id: str, body: api.ReplaceTrackingMappings) -> api.TrackingMappingsView:
+        connection, tenant_id = self._organisation_of(account_id)
+        settings = self._settings.get(account_id)
+        categories = self._tracking_categories(connection, tenant_id, fresh=True) if body.mappings else []
+        mappings: dict[str, Any] = {}
+        for m in body.mappings:
+            mappings[m.dimension] = product_settings.tracking_mapping(m.dimension, m, categories, mappings)
+        update: dict[str, Any] = {"tracking_mappings": mappings}
+        if body.unmapped_dimensions is not None:
+            update["unmapped_dimensions"] = body.unmapped_dimensions
+        return product_settings.trackings_view(self._save_settings(connection, settings.model_copy(update=update)))
+
+    def set_tracking_mapping(
+        self, account_id: str, dimension: str, body: api.SetTrackingMapping
+    ) -> api.TrackingMappingView:
+        named = _dimension(dimension)
+        connection, tenant_id = self._organisation_of(account_id)
+        settings = self._settings.get(account_id)
+        categories = self._tracking_categories(connection, tenant_id, fresh=True)
+        mapping = product_settings.tracking_mapping(named, body, categories, settings.tracking_mappings)
+        mappings = settings.tracking_mappings | {named: mapping}
+        self._save_settings(connection, settings.model_copy(update={"tracking_mappings": mappings}))
+        return product_settings.tracking_view(mapping)
+
+    def delete_tracking_mapping(self, account_id: str, dimension: str) -> api.TrackingMappingsView:
+        dimension = _dimension(dimension)
+        connection = self._known(account_id)
+        settings = self._settings.get(account_id)
+        if dimension not in settings.tracking_mappings:
+            raise RequestRefused(
+                "unknown_tracking_mapping", f"No tracking mapping exists for the dimension {dimension!r}.", status=404
+            )
+        remaining = {k: v for k, v in settings.tracking_mappings.items() if k != dimension}
+        stored = self._save_settings(connection, settings.model_copy(update={"tracking_mappings": remaining}))
+        return product_settings.trackings_view(stored)
+
+    def _product_checker(
+        self, connection: Connection, tenant_id: str, wanted: Iterable[api.SetProductMapping | api.ProductMappingIn]
+    ) -> Callable[[str, api.SetProductMapping | api.ProductMappingIn], ProductMapping]:
+        """Checks each product mapping against fresh items and accounts, reading only what they name."""
+        listed = list(wanted)
+        items = self._items(connection, tenant_id, fresh=True) if any(m.item_code for m in listed) else []
+        accounts = self._accounts(connection, tenant_id, fresh=True) if any(m.account_code for m in listed) else []
+
+        def check(product_id: str, m: api.SetProductMapping | api.ProductMappingIn) -> ProductMapping:
+            item = product_settings.sold_item(items, m.item_code) if m.item_code else None
+            account = _sales_account(accounts, m.account_code) if m.account_code else None
+            return product_settings.product_mapping(product_id, item, account)
+
+        return check
+
     # --- settings ------------------------------------------------------------------------------
 
     def settings(self, account_id: str) -> api.SettingsView:
@@ -252,6 +369,8 @@ class ManagementService:
             update["default_tax_type"] = tax_type
         if "alert_recipients" in given:
             update["alert_recipients"] = _unique(patch.alert_recipients or [])
+        if "unmapped_dimensions" in given:
+            update["unmapped_dimensions"] = patch.unmapped_dimensions or "refuse"
         return self._save(connection, settings.model_copy(update=update))
 
     # --- disconnect ----------------------------------------------------------------------------
@@ -307,15 +426,34 @@ class ManagementService:
         rows = self._reference(connection, tenant_id, TAX_RATES, "TaxRates", fresh=fresh)
         return [XeroTaxRate.model_validate(row) for row in rows]
 
+    def _items(self, connection: Connection, tenant_id: str, *, fresh: bool) -> list[XeroItem]:
+        rows = self._reference(connection, tenant_id, ITEMS, "Items", fresh=fresh)
+        return [XeroItem.model_validate(row) for row in rows]
+
+    def _tracking_categories(
+        self, connection: Connection, tenant_id: str, *, fresh: bool
+    ) -> list[XeroTrackingCategory]:
+        rows = self._reference(
+            connection, tenant_id, TRACKING_CATEGORIES, "TrackingCategories", fresh=fresh, params=WITH_ARCHIVED
+        )
+        return [XeroTrackingCategory.model_validate(row) for row in rows]
+
     def _reference(
-        self, connection: Connection, tenant_id: str, kind: str, resource: str, *, fresh: bool
+        self,
+        connection: Connection,
+        tenant_id: str,
+        kind: str,
+        resource: str,
+        *,
+        fresh: bool,
+        params: dict[str, str] | None = None,
     ) -> list[dict[str, Any]]:
         if not fresh:
             cached = self._cache.read(tenant_id, kind)
             if cached is not None:
                 return cached
-        body = self._xero_get(connection.account_id, tenant_id, resource)
-        model = XeroAccount if kind == ACCOUNTS else XeroTaxRate
+        body = self._xero_get(connection.account_id, tenant_id, resource, params)
+        model = REFERENCE_MODELS[kind]
         rows = [
             model.model_validate(row).model_dump(by_alias=True, exclude_none=True)
             for row in body.get(resource, [])
@@ -324,14 +462,16 @@ class ManagementService:
         self._cache.write(tenant_id, kind, rows)
         return rows
 
-    def _xero_get(self, account_id: str, tenant_id: str, resource: str) -> dict[str, Any]:
+    def _xero_get(
+        self, account_id: str, tenant_id: str, resource: str, params: dict[str, str] | None = None
+    ) -> dict[str, Any]:
         access = self._tokens.access(account_id)
         try:
-            return self._xero.get(access.access_token, tenant_id, resource)
+            return self._xero.get(access.access_token, tenant_id, resource, params)
         except XeroUnauthorized:
             # The token was refused before its expiry (revoked elsewhere, clock skew): one refresh may save it.
             access = self._tokens.access(account_id, stale_version=access.connection.token_version)
-            return self._xero.get(access.access_token, tenant_id, resource)
+            return self._xero.get(access.access_token, tenant_id, resource, params)
 
     def _save_settings(self, connection: Connection, settings: AccountSettings) -> AccountSettings:
         ready = settings.resumed_if_ready()
@@ -424,6 +564,31 @@ def _check_platform_tax_id(platform_tax_id: str) -> None:
         raise RequestRefused("invalid_request", f"A platform tax id has 1 to {api.PLATFORM_TAX_ID_MAX} characters.")
 
 
+def _check_platform_id(value: str, what: str) -> None:
+    """A product id as invoice lines carry it (the event's Identifier), or a refusal saying so."""
+    try:
+        _IDENTIFIER.validate_python(value)
+    except ValidationError:
+        raise RequestRefused(
+            "invalid_request",
+            f"A platform {what} id has 1 to 128 characters: letters, digits and . _ : @ / -, starting with a letter "
+            "or digit, as invoice lines carry it.",
+        ) from None
+
+
+def _dimension(value: str) -> str:
+    """A dimension's name as invoice lines carry it once normalised, or a refusal saying why not."""
+    try:
+        return _DIMENSION.validate_python(value)
+    except ValidationError as exc:
+        problem = str(exc.errors()[0].get("msg", "invalid"))
+        raise RequestRefused("invalid_request", f"That dimension name cannot be used: {problem}.") from None
+
+
+_IDENTIFIER: TypeAdapter[str] = TypeAdapter(Identifier)
+_DIMENSION: TypeAdapter[str] = TypeAdapter(DimensionName)
+
+
 def _mapping(platform_tax_id: str, rate: XeroTaxRate) -> TaxMapping:
     return TaxMapping(
         platform_tax_id=platform_tax_id,
@@ -466,6 +631,9 @@ def _settings_view(connection: Connection, settings: AccountSettings) -> api.Set
         sales_account_code=settings.sales_account_code,
         default_tax_type=settings.default_tax_type,
         tax_mapping_count=len(settings.tax_mappings),
+        product_mapping_count=len(settings.product_mappings),
+        tracking_mapping_count=len(settings.tracking_mappings),
+        unmapped_dimensions=settings.unmapped_dimensions,
         alert_recipients=configured,
         effective_alert_recipients=effective,
         version=settings.version,

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from shared.domain.money import LineInput, LinePlan, LineRefused, Totals, cents, explain_difference, plan_line, totals
+from shared.domain.products import NOTHING_READ, Catalogue, dropped_tracking, line_target
 from shared.errors import Rejected
 from shared.models.events import AmountsAre, Contact, Invoice, InvoiceStatus, Payment
 from shared.models.settings import AccountSettings, PaymentAccount
@@ -105,6 +106,7 @@ class PreparedInvoice:
     lines: tuple[dict[str, Any], ...]
     totals: Totals
     header: dict[str, Any]
+    left_off: tuple[str, ...] = ()  # dimensions sent without tracking ("line 2: salesperson=Ana"), by setting
 
 
 def prepare_invoice(
@@ -113,19 +115,18 @@ def prepare_invoice(
     settings: AccountSettings,
     tax_rates: dict[str, Decimal],
     invoice_url: str | None = None,
+    catalogue: Catalogue = NOTHING_READ,
 ) -> PreparedInvoice:
-    """Check mappings, accounts and money; raises :class:`Rejected` naming the line at fault."""
+    """Check mappings, accounts and money; raises :class:`Rejected` naming the line at fault. ``catalogue``
+    is what Xero holds now of the items and tracking categories the lines' mappings name
+    (:mod:`shared.domain.products`)."""
     amounts = LINE_AMOUNT_TYPES[invoice.amounts_are]
     lines: list[dict[str, Any]] = []
     plans: list[LinePlan] = []
+    left_off: list[str] = []
     for index, item in enumerate(invoice.line_items, start=1):
-        account_code = item.account_code or settings.sales_account_code
-        if not account_code:
-            raise Rejected(
-                "no_sales_account",
-                f"Invoice {invoice.number} line {index} has no account code and no sales account is set.",
-                "Choose the Xero sales account for invoice lines in the integration settings.",
-            )
+        target = line_target(invoice, index, item, settings, catalogue)
+        left_off += [f"line {index}: {dimension}" for dimension in target.left_off]
         tax_type = _tax_type(invoice, item.tax_id, settings, index)
         rate = Decimal(0) if tax_type is None else tax_rates.get(tax_type)
         if rate is None:
@@ -146,8 +147,8 @@ def prepare_invoice(
         line = {
             "Description": item.description,
             "Quantity": plan.quantity,
-            "UnitAmount": plan.unit_amount,
-            "AccountCode": account_code,
+            "UnitAmount": plan.unit_amount,  # always the line's own: never the item's price
+            **target.fields,
             "TaxType": tax_type,
             "DiscountRate": plan.discount_rate,
             "DiscountAmount": plan.discount_amount,
@@ -167,7 +168,7 @@ def prepare_invoice(
         "LineAmountTypes": amounts,
         "Url": invoice_url,
     }
-    return PreparedInvoice(tuple(lines), predicted, _without_none(header))
+    return PreparedInvoice(tuple(lines), predicted, _without_none(header), tuple(left_off))
 
 
 def invoice_element(
@@ -188,19 +189,36 @@ def invoice_element(
 
 
 def check_booked(prepared: PreparedInvoice, answer: dict[str, Any], number: str | None) -> Rejected | None:
-    """After Xero answers: a refusal to raise loudly if Xero booked other totals than predicted."""
+    """After Xero answers: a refusal to raise loudly if Xero booked other totals than predicted, or left
+    off tracking that was sent (an option archived or renamed in Xero in the minutes since it was checked)."""
     booked = tuple(_decimal(answer.get(k)) for k in ("SubTotal", "TotalTax", "Total"))
     if None in booked:
         return None
     predicted = (prepared.totals.subtotal, prepared.totals.total_tax, prepared.totals.total)
     if tuple(cents(v) for v in booked if v is not None) == predicted:
-        return None
+        return _tracking_kept(prepared, answer, number)
     return Rejected(
         "xero_totals_differ",
         f"Xero booked invoice {number} with subtotal {booked[0]}, tax {booked[1]}, total {booked[2]} where "
         f"{predicted[0]}, {predicted[1]}, {predicted[2]} were expected. The invoice is in Xero with these totals.",
         "Check the invoice in Xero against the platform. If a tax rate changed in Xero, map the platform's tax "
         "rate again in the integration settings (each mapping keeps the rate it had when saved), then retry.",
+    )
+
+
+def _tracking_kept(prepared: PreparedInvoice, answer: dict[str, Any], number: str | None) -> Rejected | None:
+    dropped = dropped_tracking(prepared.lines, answer.get("LineItems"))
+    if not dropped:
+        return None
+    shown = "; ".join(f"line {index}: {tracking}" for index, tracking in dropped)
+    return Rejected(
+        "xero_dropped_tracking",
+        f"Xero saved invoice {number} without tracking that was sent ({shown}). Xero drops an option it does not "
+        "have active without a word: it was archived or renamed in Xero moments ago. The invoice is in Xero "
+        "without it.",
+        "Check the tracking category in Xero, map the value again in the integration settings, and add the tracking "
+        "to the invoice in Xero.",
+        [f"Not kept by Xero: {shown}"],
     )
 
 

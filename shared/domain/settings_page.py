@@ -113,6 +113,10 @@ class PageView:
     sales_accounts: Loaded[list[XeroAccount]] = field(default_factory=Loaded)
     tax_rates: Loaded[api.TaxRatesView] = field(default_factory=Loaded)
     tax_mappings: Loaded[api.TaxMappingsView] = field(default_factory=Loaded)
+    items: Loaded[api.ItemsView] = field(default_factory=Loaded)
+    product_mappings: Loaded[api.ProductMappingsView] = field(default_factory=Loaded)
+    tracking_categories: Loaded[api.TrackingCategoriesView] = field(default_factory=Loaded)
+    tracking_mappings: Loaded[api.TrackingMappingsView] = field(default_factory=Loaded)
     activity: Activity | None = None
 
     @property
@@ -229,6 +233,10 @@ class SettingsPage:
             sales_accounts=_load(lambda: m.sales_accounts(account_id)) if ready else Loaded(),
             tax_rates=_load(lambda: m.tax_rates(account_id)) if ready else Loaded(),
             tax_mappings=_load(lambda: m.tax_mappings(account_id)),
+            items=_load(lambda: m.items(account_id)) if ready else Loaded(),
+            product_mappings=_load(lambda: m.product_mappings(account_id)),
+            tracking_categories=_load(lambda: m.tracking_categories(account_id)) if ready else Loaded(),
+            tracking_mappings=_load(lambda: m.tracking_mappings(account_id)),
             activity=self.activity(account_id, watch=watch, since=since),
         )
 
@@ -289,6 +297,53 @@ class SettingsPage:
 
     def unmap_tax(self, account_id: str, platform_tax_id: str) -> api.TaxMappingsView:
         return self._management.delete_tax_mapping(account_id, platform_tax_id)
+
+    def map_product(
+        self, account_id: str, product_id: str, item_code: str, account_code: str
+    ) -> api.ProductMappingView:
+        if not item_code and not account_code:
+            raise RequestRefused("invalid_request", "Choose a Xero item, an account, or both for the product.")
+        body = _valid(api.SetProductMapping, {"item_code": item_code or None, "account_code": account_code or None})
+        return self._management.set_product_mapping(account_id, product_id.strip(), body)
+
+    def unmap_product(self, account_id: str, product_id: str) -> api.ProductMappingsView:
+        return self._management.delete_product_mapping(account_id, product_id)
+
+    def map_tracking(self, account_id: str, dimension: str, value: str, option: str) -> api.TrackingMappingView:
+        """Map one value of a dimension to an option (``<TrackingCategoryID>:<TrackingOptionID>``), keeping
+        the dimension's other values; saving checks them all against Xero again, with their current names."""
+        category_id, _, option_id = option.partition(":")
+        if not category_id or not option_id:
+            raise RequestRefused("invalid_request", "Choose the Xero tracking option the value becomes.")
+        values = {"dimension": dimension, "category": category_id, "options": {value: option_id}}
+        chosen = _valid(api.TrackingMappingIn, values)
+        current = self._dimension_mapping(account_id, chosen.dimension)
+        options = {o.value: o.option_id for o in current.options} if current else {}
+        if current is not None and current.tracking_category_id != category_id and set(options) - set(chosen.options):
+            raise RequestRefused(
+                "tracking_category_taken",
+                f"The dimension {chosen.dimension!r} goes to the Xero tracking category '{current.category_name}'. "
+                "Remove its values first to map it to another category.",
+            )
+        body = api.SetTrackingMapping(category=category_id, options=options | dict(chosen.options))
+        return self._management.set_tracking_mapping(account_id, chosen.dimension, body)
+
+    def unmap_tracking(self, account_id: str, dimension: str, value: str) -> api.TrackingMappingsView:
+        current = self._dimension_mapping(account_id, dimension)
+        remaining = {o.value: o.option_id for o in current.options if o.value != value} if current else {}
+        if current is None or not remaining:
+            return self._management.delete_tracking_mapping(account_id, dimension)
+        body = api.SetTrackingMapping(category=current.tracking_category_id, options=remaining)
+        self._management.set_tracking_mapping(account_id, dimension, body)
+        return self._management.tracking_mappings(account_id)
+
+    def set_unmapped_dimensions(self, account_id: str, policy: str) -> api.SettingsView:
+        patch = _valid(api.SettingsPatch, {"unmapped_dimensions": policy})
+        return self._management.update_settings(account_id, patch)
+
+    def _dimension_mapping(self, account_id: str, dimension: str) -> api.TrackingMappingView | None:
+        mappings = self._management.tracking_mappings(account_id).mappings
+        return next((m for m in mappings if m.dimension == dimension), None)
 
     def set_alert_recipients(self, account_id: str, text: str) -> api.SettingsView:
         addresses = [a for a in text.replace(",", "\n").split() if a]

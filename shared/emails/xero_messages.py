@@ -53,6 +53,12 @@ KNOWN_MESSAGES = (
         "Choose an active revenue account in {brand}'s Xero settings (or restore the account in Xero), then retry.",
     ),
     _known(
+        r"Item code '?(?P<code>[^']*?)'? is not valid",
+        "Xero does not accept the item {code} on this invoice: the item is missing or archived in your Xero "
+        "organisation.",
+        "Restore the item in Xero, or map the product to another item in {brand}'s Xero settings, then retry.",
+    ),
+    _known(
         r"(?:Invoice|Credit note) (?:#|number) must be unique",
         "Xero already has an invoice with this number.",
         "Check the invoice in Xero. If it is a different invoice, renumber one of them; then retry.",

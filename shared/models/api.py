@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.models.settings import EmailAddress
+from shared.models.events import DimensionName, DimensionValue, Identifier
+from shared.models.settings import EmailAddress, UnmappedDimensions
 
 ConnectionState = Literal["connected", "needs_reconnect", "disconnected", "not_connected"]
 TaxType = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
@@ -16,6 +17,12 @@ PLATFORM_TAX_ID_MAX = 128
 PlatformTaxId = Annotated[str, StringConstraints(min_length=1, max_length=PLATFORM_TAX_ID_MAX)]
 AccountCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 MAX_TAX_MAPPINGS = 500
+ItemCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=30)]
+# A Xero tracking category or option, by its id or its name.
+TrackingRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+MAX_PRODUCT_MAPPINGS = 2000
+MAX_TRACKING_VALUES = 500
+MAX_TRACKING_MAPPINGS = 2  # Xero: at most 2 active tracking categories, so at most 2 per line
 MAX_ALERT_RECIPIENTS = 10
 
 
@@ -179,6 +186,131 @@ class TaxMappingsView(_Answer):
     default_tax_type: str | None = None
 
 
+# --- products (Xero items) ------------------------------------------------------------------------
+
+
+class ItemView(_Answer):
+    item_id: str
+    code: str
+    name: str = ""
+    sales_account_code: str | None = Field(default=None, description="The item's own sales account in Xero")
+
+
+class ItemsView(_Answer):
+    account_id: str
+    items: list[ItemView] = Field(description="Xero's items that are sold (archived items are not listed)")
+
+
+class _ProductTarget(_Request):
+    item_code: ItemCode | None = Field(default=None, description="The Xero item's Code, sent as the line's ItemCode")
+    account_code: AccountCode | None = Field(
+        default=None, description="The Xero account for the line; without it, the item's own sales account"
+    )
+
+    @model_validator(mode="after")
+    def _something(self) -> _ProductTarget:
+        if self.item_code is None and self.account_code is None:
+            raise ValueError("give an item_code, an account_code, or both")
+        return self
+
+
+class SetProductMapping(_ProductTarget):
+    pass
+
+
+class ProductMappingIn(_ProductTarget):
+    platform_product_id: Identifier
+
+
+class ReplaceProductMappings(_Request):
+    mappings: list[ProductMappingIn] = Field(max_length=MAX_PRODUCT_MAPPINGS)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> ReplaceProductMappings:
+        ids = [m.platform_product_id for m in self.mappings]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each platform_product_id may appear only once")
+        return self
+
+
+class ProductMappingView(_Answer):
+    platform_product_id: str
+    item_code: str | None = None
+    item_name: str = ""
+    account_code: str | None = None
+    account_name: str = ""
+
+
+class ProductMappingsView(_Answer):
+    account_id: str
+    mappings: list[ProductMappingView]
+
+
+# --- tracking ------------------------------------------------------------------------------------
+
+
+class TrackingOptionView(_Answer):
+    option_id: str
+    name: str
+
+
+class TrackingCategoryView(_Answer):
+    tracking_category_id: str
+    name: str
+    options: list[TrackingOptionView] = Field(description="The category's active options")
+
+
+class TrackingCategoriesView(_Answer):
+    account_id: str
+    tracking_categories: list[TrackingCategoryView] = Field(description="Xero's active tracking categories (2 at most)")
+
+
+class SetTrackingMapping(_Request):
+    category: TrackingRef = Field(description="The Xero tracking category, by its TrackingCategoryID or its name")
+    options: dict[DimensionValue, TrackingRef] = Field(
+        min_length=1,
+        max_length=MAX_TRACKING_VALUES,
+        description="Each platform value and the option it becomes, by TrackingOptionID or name",
+    )
+
+
+class TrackingMappingIn(SetTrackingMapping):
+    dimension: DimensionName = Field(description="The platform's dimension, as invoice lines name it (location)")
+
+
+class ReplaceTrackingMappings(_Request):
+    mappings: list[TrackingMappingIn] = Field(max_length=MAX_TRACKING_MAPPINGS)
+    unmapped_dimensions: UnmappedDimensions | None = Field(
+        default=None, description="refuse (default) or ignore a line's dimension no mapping names; null keeps it"
+    )
+
+    @model_validator(mode="after")
+    def _unique_dimensions(self) -> ReplaceTrackingMappings:
+        names = [m.dimension for m in self.mappings]
+        if len(names) != len(set(names)):
+            raise ValueError("each dimension may appear only once")
+        return self
+
+
+class TrackingOptionMappingView(_Answer):
+    value: str = Field(description="The platform's value")
+    option_id: str
+    option_name: str
+
+
+class TrackingMappingView(_Answer):
+    dimension: str
+    tracking_category_id: str
+    category_name: str
+    options: list[TrackingOptionMappingView]
+
+
+class TrackingMappingsView(_Answer):
+    account_id: str
+    mappings: list[TrackingMappingView]
+    unmapped_dimensions: UnmappedDimensions
+
+
 # --- settings --------------------------------------------------------------------------------
 
 
@@ -192,11 +324,18 @@ class SettingsPatch(_Request):
         max_length=MAX_ALERT_RECIPIENTS,
         description="Who receives alerts; empty (or null) means the Xero user who connected",
     )
+    unmapped_dimensions: UnmappedDimensions | None = Field(
+        default=None,
+        description="A line's dimension that no tracking mapping names: refuse the invoice (default) or send it "
+        "without that dimension, noted in the log",
+    )
 
     @model_validator(mode="after")
     def _something(self) -> SettingsPatch:
         if not self.model_fields_set:
-            raise ValueError("give at least one of sales_account_code, default_tax_type, alert_recipients")
+            raise ValueError(
+                "give at least one of sales_account_code, default_tax_type, alert_recipients, unmapped_dimensions"
+            )
         return self
 
 
@@ -207,6 +346,9 @@ class SettingsView(_Answer):
     sales_account_code: str | None = None
     default_tax_type: str | None = None
     tax_mapping_count: int = 0
+    product_mapping_count: int = 0
+    tracking_mapping_count: int = 0
+    unmapped_dimensions: UnmappedDimensions = "refuse"
     alert_recipients: list[str] = Field(default_factory=list, description="As configured (empty: the default)")
     effective_alert_recipients: list[str] = Field(
         default_factory=list, description="Who actually receives this account's alerts"

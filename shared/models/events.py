@@ -38,11 +38,12 @@ from pydantic import (
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from shared.models.text import optional_line, required_line, required_multiline
+from shared.models.text import normalise_line, optional_line, required_line, required_multiline
 
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
@@ -66,6 +67,11 @@ MAX_EVENT_BYTES = 1024 * 1024
 Line = Annotated[str, BeforeValidator(optional_line)]
 RequiredLine = Annotated[str, BeforeValidator(required_line)]
 Description = Annotated[str, BeforeValidator(required_multiline)]
+# A line's dimensions (location, department...) and their values, e.g. {"location": "Wellington"}: text
+# like any other (normalised, never blank). Xero tracking names and options hold 100 characters.
+DimensionName = Annotated[str, BeforeValidator(required_line), StringConstraints(min_length=1, max_length=100)]
+DimensionValue = Annotated[str, BeforeValidator(required_line), StringConstraints(min_length=1, max_length=100)]
+MAX_DIMENSIONS = 5
 Email = Annotated[
     str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), BeforeValidator(optional_line)
 ]
@@ -131,8 +137,41 @@ class LineItem(_Model):
     tax_id: str | None = Field(
         default=None, max_length=128, description="The platform's tax rate id; mapped to a Xero TaxType per account"
     )
-    item_code: Line | None = Field(default=None, max_length=30, description="Kept in the description; not sent")
-    account_code: Line | None = Field(default=None, max_length=10, description="Overrides the account's sales account")
+    item_code: Line | None = Field(
+        default=None,
+        max_length=30,
+        description="Kept for compatibility and never sent to Xero: the Xero item comes from product_id's mapping",
+    )
+    account_code: Line | None = Field(
+        default=None, max_length=10, description="Overrides every other account for this line (mapping, sales account)"
+    )
+    product_id: Identifier | None = Field(
+        default=None,
+        description="The platform's product id; mapped per account to a Xero item and/or account code. An unmapped "
+        "product goes to the sales account",
+    )
+    tracking: dict[DimensionName, DimensionValue] = Field(
+        default_factory=dict,
+        max_length=MAX_DIMENSIONS,
+        description="The platform's dimensions of this line (e.g. location, department) and their values; mapped per "
+        "account to Xero tracking categories and options",
+    )
+
+    @field_validator("tracking", mode="before")
+    @classmethod
+    def _distinct_dimensions(cls, value: Any) -> Any:
+        """Two dimension names that are one once normalised would lose a value without a word: refused."""
+        if not isinstance(value, dict):
+            return value
+        seen: dict[str, str] = {}
+        for name in value:
+            if not isinstance(name, str):
+                continue
+            normalised = normalise_line(name)
+            if normalised in seen:
+                raise ValueError(f"the dimensions {seen[normalised]!r} and {name!r} are one name once normalised")
+            seen[normalised] = name
+        return value
 
 
 class AmountsAre(StrEnum):

@@ -155,6 +155,35 @@ def _unmap_tax(session: PageSession, fields: Form) -> Response[str]:
     return _done("tax_unmapped", "tax")
 
 
+def _map_product(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().map_product(
+        session.account_id, fields.get("product_id", ""), fields.get("item_code", ""), fields.get("account_code", "")
+    )
+    return _done("product_mapped", "products")
+
+
+def _unmap_product(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().unmap_product(session.account_id, fields.get("product_id", ""))
+    return _done("product_unmapped", "products")
+
+
+def _map_tracking(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().map_tracking(
+        session.account_id, fields.get("dimension", ""), fields.get("value", ""), fields.get("option", "")
+    )
+    return _done("tracking_mapped", "tracking")
+
+
+def _unmap_tracking(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().unmap_tracking(session.account_id, fields.get("dimension", ""), fields.get("value", ""))
+    return _done("tracking_unmapped", "tracking")
+
+
+def _tracking_policy(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().set_unmapped_dimensions(session.account_id, fields.get("policy", ""))
+    return _done("tracking_policy", "tracking")
+
+
 def _alerts(session: PageSession, fields: Form) -> Response[str]:
     _page_service().set_alert_recipients(session.account_id, fields.get("recipients", ""))
     return _done("alerts", "alerts")
@@ -197,6 +226,11 @@ ACTIONS: dict[str, Callable[[PageSession, Form], Response[str]]] = {
     "default-tax": _default_tax,
     "tax-map": _map_tax,
     "tax-unmap": _unmap_tax,
+    "product-map": _map_product,
+    "product-unmap": _unmap_product,
+    "tracking-map": _map_tracking,
+    "tracking-unmap": _unmap_tracking,
+    "tracking-policy": _tracking_policy,
     "alerts": _alerts,
     "retry": _retry,
     "disconnect": _disconnect,

@@ -20,6 +20,11 @@ NOTICES = {
     "default_tax": "Default tax rate saved.",
     "tax_mapped": "Tax mapping saved.",
     "tax_unmapped": "Tax mapping removed.",
+    "product_mapped": "Product mapping saved.",
+    "product_unmapped": "Product mapping removed.",
+    "tracking_mapped": "Tracking mapping saved.",
+    "tracking_unmapped": "Tracking mapping removed.",
+    "tracking_policy": "Saved what happens to dimensions that are not mapped.",
     "alerts": "Alert recipients saved.",
     "retry": "The invoice was sent to the queue again. Sync activity below updates when it has synced.",
     "disconnected": "Xero is disconnected. Your settings are kept for when you connect again.",
@@ -32,6 +37,11 @@ NOTICE_SECTIONS = {
     "default_tax": "tax",
     "tax_mapped": "tax",
     "tax_unmapped": "tax",
+    "product_mapped": "products",
+    "product_unmapped": "products",
+    "tracking_mapped": "tracking",
+    "tracking_unmapped": "tracking",
+    "tracking_policy": "tracking",
     "alerts": "alerts",
     "retry": "activity",
     "disconnected": "connection",
@@ -69,8 +79,8 @@ def render_page(view: PageView, ctx: PageContext) -> str:
         _payment_account(view, ctx),
         _sales_account(view, ctx),
         _tax(view, ctx),
-        # Product (item) and tracking-category mappings go here, as their own sections, once the
-        # push maps items and tracking; the page has nothing to show for them until then.
+        _products(view, ctx),
+        _tracking(view, ctx),
         _alerts(view, ctx),
         activity_section(view.activity, ctx) if view.activity else "",
         _disconnect(view, ctx),
@@ -206,8 +216,8 @@ def _organisation(view: PageView, ctx: PageContext) -> str:
         for i, o in enumerate(c.organisations)
     )
     warning = (
-        "Choosing another organisation clears the payment account, sales account and tax mappings,"
-        " which belong to the organisation they were chosen in."
+        "Choosing another organisation clears the payment account, sales account, tax, product and tracking"
+        " mappings, which belong to the organisation they were chosen in."
         if c.organisation
         else "Choose the organisation your invoices go to. Until you do, events wait and nothing is lost."
     )
@@ -351,6 +361,161 @@ def _tax(view: PageView, ctx: PageContext) -> str:
         )
     return _section(
         "tax", "Tax rates", body, intro="Only Xero tax rates that are active and apply to sales can be chosen.", ctx=ctx
+    )
+
+
+def _products(view: PageView, ctx: PageContext) -> str:
+    """Products: each platform product to a Xero item and/or account; unmapped ones go to the sales account."""
+    if not view.known:
+        return ""
+    mappings = view.product_mappings.value
+    rows = ""
+    for m in mappings.mappings if mappings else []:
+        item = f"{m.item_code} · {m.item_name}" if m.item_code else "No item"
+        account = f"{m.account_code} · {m.account_name}" if m.account_code else "The item's own account"
+        remove = _form(
+            ctx,
+            "product-unmap",
+            f'<input type=hidden name=product_id value="{e(m.platform_product_id)}">'
+            f'<button class="button small" type=submit aria-label="Remove the mapping of {e(m.platform_product_id)}">'
+            "Remove</button>",
+            cls="inline",
+        )
+        rows += (
+            f"<tr><th scope=row>{e(m.platform_product_id)}</th><td>{e(item)}</td><td>{e(account)}</td>"
+            f"<td>{remove}</td></tr>"
+        )
+    table = (
+        '<table class="mappings"><caption>Your products and where their lines go in Xero</caption>'
+        f"<thead><tr><th scope=col>{e(ctx.brand)} product</th><th scope=col>Xero item</th><th scope=col>Account</th>"
+        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>No product is mapped yet: every line goes to the sales account.</p>"
+    )
+    body = _problem(view.product_mappings) + table
+    items = view.items.value
+    if not view.ready:
+        body += f"<p class=hint>{e(_not_ready(view))}</p>"
+    elif items is None:
+        body += _problem(view.items)
+    else:
+        item_choices = _option("", "No item", selected=True) + "".join(
+            _option(i.code, f"{i.code} · {i.name}", selected=False) for i in items.items
+        )
+        accounts = view.sales_accounts.value or []
+        account_choices = _option("", "The item's own account (or the sales account)", selected=True) + "".join(
+            _option(a.code or "", f"{a.code} · {a.name}", selected=False) for a in accounts
+        )
+        body += _form(
+            ctx,
+            "product-map",
+            '<label for="product-id">Product id</label>'
+            '<input id="product-id" name=product_id required maxlength=128 autocomplete=off spellcheck=false'
+            ' aria-describedby="product-id-hint">'
+            '<p class=hint id="product-id-hint">As your invoice lines name it, e.g. prod-sourdough.</p>'
+            '<div class="row"><div><label for="product-item">Xero item</label>'
+            f'<select id="product-item" name=item_code>{item_choices}</select></div>'
+            '<div><label for="product-account">Account</label>'
+            f'<select id="product-account" name=account_code>{account_choices}</select></div></div>'
+            '<button class="button primary" type=submit>Save product mapping</button>',
+            cls="stack",
+        )
+    return _section(
+        "products",
+        "Products",
+        body,
+        intro="Lines whose product is not mapped go to the sales account. Each line keeps its own price: an item's "
+        "price in Xero is never used.",
+        ctx=ctx,
+    )
+
+
+def _tracking(view: PageView, ctx: PageContext) -> str:
+    """Tracking: each value of a platform dimension to an option of one Xero tracking category."""
+    if not view.known:
+        return ""
+    mappings = view.tracking_mappings.value
+    rows = ""
+    for m in mappings.mappings if mappings else []:
+        for o in m.options:
+            remove = _form(
+                ctx,
+                "tracking-unmap",
+                f'<input type=hidden name=dimension value="{e(m.dimension)}">'
+                f'<input type=hidden name=value value="{e(o.value)}">'
+                f'<button class="button small" type=submit aria-label="Remove the mapping of {e(m.dimension)}'
+                f' {e(o.value)}">Remove</button>',
+                cls="inline",
+            )
+            rows += (
+                f"<tr><th scope=row>{e(m.dimension)}</th><td>{e(o.value)}</td>"
+                f"<td>{e(m.category_name)}: {e(o.option_name)}</td><td>{remove}</td></tr>"
+            )
+    table = (
+        '<table class="mappings"><caption>Your dimensions and the Xero tracking options they become</caption>'
+        "<thead><tr><th scope=col>Dimension</th><th scope=col>Value</th><th scope=col>Xero tracking</th>"
+        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
+        if rows
+        else "<p>No dimension is mapped to Xero tracking yet.</p>"
+    )
+    body = _problem(view.tracking_mappings) + table
+    categories = view.tracking_categories.value
+    if not view.ready:
+        body += f"<p class=hint>{e(_not_ready(view))}</p>"
+    elif categories is None:
+        body += _problem(view.tracking_categories)
+    elif not categories.tracking_categories:
+        body += "<p class=hint>This Xero organisation has no active tracking category.</p>"
+    else:
+        groups = "".join(
+            f'<optgroup label="{e(c.name)}">'
+            + "".join(
+                _option(f"{c.tracking_category_id}:{o.option_id}", f"{c.name}: {o.name}", selected=False)
+                for o in c.options
+            )
+            + "</optgroup>"
+            for c in categories.tracking_categories
+        )
+        body += _form(
+            ctx,
+            "tracking-map",
+            '<div class="row"><div><label for="tracking-dimension">Dimension</label>'
+            '<input id="tracking-dimension" name=dimension required maxlength=100 autocomplete=off spellcheck=false'
+            ' aria-describedby="tracking-hint"></div>'
+            '<div><label for="tracking-value">Value</label>'
+            '<input id="tracking-value" name=value required maxlength=100 autocomplete=off spellcheck=false>'
+            "</div></div>"
+            '<p class=hint id="tracking-hint">As your invoice lines name them, e.g. location and Auckland.</p>'
+            '<label for="tracking-option">Xero tracking option</label>'
+            '<select id="tracking-option" name=option required>'
+            f"{_option('', 'Choose an option', selected=True)}{groups}</select>"
+            '<button class="button primary" type=submit>Save tracking mapping</button>',
+            cls="stack",
+        )
+    policy = mappings.unmapped_dimensions if mappings else "refuse"
+    choices = (
+        ("refuse", "Refuse the invoice, and say which dimension to map"),
+        ("ignore", "Send the invoice without them (each one is noted in the service's log)"),
+    )
+    radios = "".join(
+        f'<div class="choice"><input type=radio name=policy id="policy-{value}" value="{value}"'
+        f'{" checked" if value == policy else ""} required><label for="policy-{value}">{e(label)}</label></div>'
+        for value, label in choices
+    )
+    body += _form(
+        ctx,
+        "tracking-policy",
+        f"<fieldset><legend>Dimensions that are not mapped</legend>{radios}</fieldset>"
+        '<button class="button" type=submit>Save</button>',
+        cls="stack",
+    )
+    return _section(
+        "tracking",
+        "Tracking",
+        body,
+        intro="Xero drops a tracking option it does not know from an invoice without a word; such lines are refused "
+        "here instead, with the fix. Each dimension goes to one Xero tracking category (Xero allows two).",
+        ctx=ctx,
     )
 
 

@@ -2,9 +2,9 @@
 test and for the screenshots in ``docs/settings/`` (``make screenshots``).
 
 Connect (the sandbox consents automatically), choose the organisation, the payment account and the
-sales account, map a tax rate; the platform publishes an invoice whose tax is not mapped, so it fails;
-the user sees the failure with its fix, maps the tax, presses Retry, sees it synced; disconnects after
-confirming. ``shoot(name)`` is called at each step the README shows.
+sales account, map a tax rate, a product and a location; the platform publishes an invoice whose tax
+is not mapped, so it fails; the user sees the failure with its fix, maps the tax, presses Retry, sees
+it synced; disconnects after confirming. ``shoot(name)`` is called at each step the README shows.
 """
 
 from __future__ import annotations
@@ -44,6 +44,10 @@ class Walkthrough:
         self.choose_sales_account("200 · Sales")
         self.map_tax("gst-15", "15% GST on Income (15%)")
         self.shoot("05-tax-mapped")
+        self.map_product("prod-sourdough", "SOURDOUGH-LOAF · Sourdough loaf")
+        self.shoot("11-product-mapped")
+        self.map_tracking("location", "Auckland", "Region: North")
+        self.shoot("12-tracking-mapped")
         self.publish("02-invoice-draft.json", "09-invoice-unmapped-tax.json")
         self.see_failure("INV-5004", "Map 'vat-20' to a Xero tax rate")
         self.map_tax("vat-20", "15% GST on Income (15%)")
@@ -89,6 +93,23 @@ class Walkthrough:
         self.click_button("Save mapping")
         self.expect_notice("Tax mapping saved.")
         self.expect_text("#tax table", platform_tax_id)
+
+    def map_product(self, product_id: str, item: str) -> None:
+        self.driver.find_element(By.ID, "product-id").send_keys(product_id)
+        Select(self.driver.find_element(By.ID, "product-item")).select_by_visible_text(item)
+        self.click_button("Save product mapping")
+        self.expect_notice("Product mapping saved.")
+        self.expect_text("#products table", product_id)
+        self.scroll_to(self.driver.find_element(By.ID, "products"))
+
+    def map_tracking(self, dimension: str, value: str, option: str) -> None:
+        self.driver.find_element(By.ID, "tracking-dimension").send_keys(dimension)
+        self.driver.find_element(By.ID, "tracking-value").send_keys(value)
+        Select(self.driver.find_element(By.ID, "tracking-option")).select_by_visible_text(option)
+        self.click_button("Save tracking mapping")
+        self.expect_notice("Tracking mapping saved.")
+        self.expect_text("#tracking table", option)
+        self.scroll_to(self.driver.find_element(By.ID, "tracking"))
 
     def publish(self, *files: str) -> None:
         """What the platform does meanwhile: invoices on the queue, pushed to Xero."""

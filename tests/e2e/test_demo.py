@@ -35,7 +35,15 @@ def test_the_demo_runs_the_whole_integration_and_shows_what_a_user_sees(aws, san
     # What landed in Xero: the right totals, to the cent, and the payments that made one PAID.
     assert "INV-5001  PAID  total 194.93  due 0.0" in out
     assert "INV-5002  AUTHORISED  total 252.5  due 252.5" in out
-    assert "INV-5004" not in out.split("9. What landed")[1].split("10. Dead-letter queue")[0]
+    assert "INV-5004" not in out.split("10. What landed")[1].split("11. Dead-letter queue")[0]
+    # Two products and a tracking category mapped, and the invoice's lines in Xero as mapped.
+    assert "mapped product 'prod-sourdough' → item SOURDOUGH-LOAF, the item's account" in out
+    assert "mapped product 'prod-delivery' → no item, account 260" in out
+    assert "mapped location 'Auckland' → Region: North" in out
+    assert "INV-5006  AUTHORISED  total 159.55  due 159.55" in out
+    assert "Sourdough loaves  item SOURDOUGH-LOAF  account 200  tracking Region: North  12 x 8.5 = 102.00" in out
+    assert "Delivery to the Ponsonby shop  item -  account 260  tracking Region: North" in out
+    assert "Gift card  item -  account 200  tracking -" in out
     assert "payments (2):" in out
     assert "Kauri Paper Supplies  #sup-2001" in out  # suppliers are pushed too
     # The one failure: on the DLQ with its reason, listed by the API with its fix, and emailed once.

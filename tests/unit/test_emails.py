@@ -173,6 +173,7 @@ def test_subjects_are_one_line():
     [
         ("Account code '999' is not a valid code for this document.", "The Xero account 999"),
         ("Invoice # must be unique.", "already has an invoice with this number"),
+        ("Item code 'XMAS-HAMPER-2025' is not valid.", "the item XMAS-HAMPER-2025 on this invoice"),
         (
             "The contact name Globex is already assigned to another contact. The contact name must be unique "
             "across all active contacts.",

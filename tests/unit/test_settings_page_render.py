@@ -109,3 +109,79 @@ def test_a_message_page_links_back_to_the_platform():
 
     assert 'href="https://p.example/s?a=1&amp;b=2"' in html
     assert X not in html
+
+
+def test_products_and_tracking_show_their_mappings_and_forms_with_every_value_escaped():
+    ready = connection(
+        "connected",
+        organisations=[{"tenant_id": "t1", "name": "Org", "chosen": True}],
+        organisation={"tenant_id": "t1", "name": "Org", "chosen": True},
+    )
+    view = PageView(
+        account_id="a",
+        connection=ready,
+        items=Loaded(value=api.ItemsView(account_id="a", items=[api.ItemView(item_id="i1", code="LOAF", name=X)])),
+        product_mappings=Loaded(
+            value=api.ProductMappingsView(
+                account_id="a",
+                mappings=[api.ProductMappingView(platform_product_id=X, item_code="LOAF", item_name=X)],
+            )
+        ),
+        tracking_categories=Loaded(
+            value=api.TrackingCategoriesView(
+                account_id="a",
+                tracking_categories=[
+                    api.TrackingCategoryView(
+                        tracking_category_id="c1",
+                        name=X,
+                        options=[api.TrackingOptionView(option_id="o1", name="North")],
+                    )
+                ],
+            )
+        ),
+        tracking_mappings=Loaded(
+            value=api.TrackingMappingsView(
+                account_id="a",
+                unmapped_dimensions="ignore",
+                mappings=[
+                    api.TrackingMappingView(
+                        dimension=X,
+                        tracking_category_id="c1",
+                        category_name="Region",
+                        options=[api.TrackingOptionMappingView(value=X, option_id="o1", option_name="North")],
+                    )
+                ],
+            )
+        ),
+    )
+
+    html = render_page(view, PageContext(**{**CTX.__dict__, "notice": "tracking_mapped"}))
+
+    assert '<h2 id="products-title">Products</h2>' in html
+    assert '<h2 id="tracking-title">Tracking</h2>' in html
+    assert 'action="/xero/settings/product-map"' in html
+    assert 'action="/xero/settings/tracking-map"' in html
+    assert '<option value="c1:o1">' in html  # one choice names its category and option
+    assert 'id="policy-ignore" value="ignore" checked' in html
+    assert "Tracking mapping saved." in html
+    assert "Region: North" in html
+    assert X not in html
+    assert "&lt;b onclick=&quot;x()&quot;&gt;&amp;&lt;/b&gt;" in html
+
+
+def test_products_and_tracking_wait_for_an_organisation_and_say_what_is_unmapped():
+    view = PageView(
+        account_id="a",
+        connection=connection("connected", organisations=[{"tenant_id": "t1", "name": "Org"}]),
+        product_mappings=Loaded(value=api.ProductMappingsView(account_id="a", mappings=[])),
+        tracking_mappings=Loaded(
+            value=api.TrackingMappingsView(account_id="a", mappings=[], unmapped_dimensions="refuse")
+        ),
+    )
+
+    html = render_page(view, CTX)
+
+    assert "No product is mapped yet: every line goes to the sales account." in html
+    assert "No dimension is mapped to Xero tracking yet." in html
+    assert html.count("Choose the organisation first.") >= 2
+    assert 'action="/xero/settings/product-map"' not in html

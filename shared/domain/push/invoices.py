@@ -1,12 +1,15 @@
 """Invoices: checked before anything is written for them, then created, changed, voided or deleted in
 Xero 50 (and at most 3 MB) a call.
 
-1. :func:`prepare` checks every claimed invoice against the account's settings and Xero's arithmetic
-   (:mod:`shared.domain.money`) and holds its number in the organisation (:mod:`shared.adapters.org_registry`),
-   before its contact is looked at: an invoice refused here costs no Xero write.
+1. :func:`prepare` checks every claimed invoice against the account's settings, Xero's items and
+   tracking categories as they are now (:mod:`shared.domain.push.catalogue`, read only when lines are
+   mapped to them) and Xero's arithmetic (:mod:`shared.domain.money`), and holds its number in the
+   organisation (:mod:`shared.adapters.org_registry`), before its contact is looked at: an invoice
+   refused here costs no Xero write.
 2. :func:`send` finds what an unfinished earlier attempt created (by every number it sent), decides
    each invoice's request, and sends creates (``PUT``) and changes (``POST``); after Xero answers, the
-   totals Xero booked are compared with the prediction, and a difference fails loudly.
+   totals Xero booked (and the tracking it kept) are compared with the prediction, and a difference
+   fails loudly.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from shared.domain.mapping import (
     status_element,
     target_status,
 )
-from shared.domain.push import calls
+from shared.domain.push import calls, catalogue
 from shared.domain.push.context import TAX_RATE_CACHE_SECONDS
 from shared.domain.push.ledger import synced
 from shared.domain.push.model import Fate, InvoiceWork, Outcome
@@ -33,7 +36,7 @@ from shared.domain.push.outcomes import alert
 from shared.errors import Rejected
 from shared.models.events import AmountsAre, InvoiceUpserted
 from shared.models.records import InvoiceRecord
-from shared.observability import logger
+from shared.observability import logger, metrics
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
@@ -51,6 +54,7 @@ def prepare(run: AccountRun, work: list[InvoiceWork]) -> None:
     if not upserts:
         return
     rates = tax_rates(run, _tax_types(upserts, run.account_settings))
+    known = catalogue.read(run, upserts)
     url = run.parts.invoice_url
     for w in upserts:
         assert isinstance(w.event, InvoiceUpserted)
@@ -60,9 +64,13 @@ def prepare(run: AccountRun, work: list[InvoiceWork]) -> None:
                 settings=run.account_settings,
                 tax_rates=rates,
                 invoice_url=url.replace("{invoice_id}", w.invoice_id) if url else None,
+                catalogue=known,
             )
         except Rejected as failure:
             run.fail(w.message, failure)
+            continue
+        if w.prepared.left_off:
+            _note_left_off(run, w, w.prepared.left_off)
     _hold_numbers(run, [w for w in upserts if w.live])
 
 
@@ -102,6 +110,22 @@ def _read_rates(run: AccountRun, needed: set[str]) -> dict[str, Decimal]:
         cached = (parts.clock() + TAX_RATE_CACHE_SECONDS, active)
         parts.tax_rates[run.tenant_id] = cached
     return cached[1]
+
+
+def _note_left_off(run: AccountRun, w: InvoiceWork, left_off: tuple[str, ...]) -> None:
+    """Dimensions no mapping names, sent without tracking because the account chose to ignore them:
+    never silently, each one is logged with its invoice and line, and counted."""
+    logger.warning(
+        "invoice sent without unmapped dimensions",
+        extra={
+            "account_id": run.account_id,
+            "invoice_id": w.invoice_id,
+            "number": w.number,
+            "left_off": list(left_off),
+            "setting": "unmapped_dimensions=ignore",
+        },
+    )
+    metrics.add_metric(name="TrackingLeftOff", unit="Count", value=len(left_off))
 
 
 def _hold_numbers(run: AccountRun, items: list[InvoiceWork]) -> None:
