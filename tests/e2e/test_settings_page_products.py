@@ -4,6 +4,7 @@ sees, each form, and each refusal shown on the page (escaped), through the manag
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import httpx
 import pytest
@@ -30,8 +31,8 @@ def option_value(page: httpx.Response, label: str) -> str:
     return found.group(1)
 
 
-def api(stack: LocalStack, path: str) -> dict:
-    answer: dict = stack.client().request("GET", f"/v1/accounts/{ACCOUNT}{path}").json()
+def api(stack: LocalStack, path: str) -> dict[str, Any]:
+    answer: dict[str, Any] = stack.client().request("GET", f"/v1/accounts/{ACCOUNT}{path}").json()
     return answer
 
 
