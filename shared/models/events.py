@@ -271,6 +271,9 @@ class ContactUpserted(_Envelope):
     data: VersionedContact
 
 
+InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
+"""The events of one invoice's life (its version orders them); a union ``isinstance`` takes."""
+
 Event = Annotated[
     InvoiceUpserted | InvoiceVoided | InvoiceDeleted | PaymentRecorded | ContactUpserted,
     Field(discriminator="type"),

@@ -23,7 +23,7 @@ from shared.errors import (
     XeroUnavailable,
 )
 from shared.models.connection import ConnectionStatus
-from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
+from shared.models.events import InvoiceEvent, PaymentRecorded
 from shared.models.status_events import ConnectionNeedsReconnect
 from shared.observability import logger
 
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 BUSY_DELAY = 20
 MOVED = "organisation_moved"  # sent back through the intake, which queues it for the new organisation
-InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def run_account(run: AccountRun) -> None:

@@ -12,13 +12,11 @@ from typing import TYPE_CHECKING
 
 from shared.adapters.sync_records import Claim
 from shared.domain.push.model import InvoiceWork, Message
-from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided
+from shared.models.events import InvoiceEvent
 from shared.models.records import InvoiceRecord
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
-
-InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def claim_invoices(run: AccountRun) -> list[InvoiceWork]:

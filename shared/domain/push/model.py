@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from shared.adapters.sync_records import Claim
     from shared.domain.alerts import SyncFailure
     from shared.domain.mapping import PreparedInvoice
-    from shared.models.events import Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided
+    from shared.models.events import Event, InvoiceEvent
     from shared.models.records import InvoiceRecord
 
 
@@ -136,7 +136,7 @@ class InvoiceWork:
     """One claimed invoice version on its way through the stages."""
 
     message: Message
-    event: InvoiceUpserted | InvoiceVoided | InvoiceDeleted
+    event: InvoiceEvent
     claim: Claim[InvoiceRecord]
     prepared: PreparedInvoice | None = None
     contact_id: str | None = None

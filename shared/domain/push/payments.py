@@ -18,14 +18,13 @@ from shared.domain.push.invoices import refused
 from shared.domain.push.ledger import synced
 from shared.domain.push.model import Fate, Message, Outcome
 from shared.errors import Rejected
-from shared.models.events import InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
+from shared.models.events import InvoiceEvent, PaymentRecorded
 from shared.models.records import InvoiceRecord, PaymentRecord
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
 
 WAIT = 60
-InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 
 
 def push(run: AccountRun) -> None:
