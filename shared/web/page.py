@@ -317,12 +317,11 @@ def _tax(view: PageView, ctx: PageContext) -> str:
         rows += (
             f"<tr><th scope=row>{e(m.platform_tax_id)}</th><td>{e(m.tax_name or m.tax_type)}</td><td>{remove}</td></tr>"
         )
-    table = (
-        '<table class="mappings"><caption>Your tax rates and the Xero tax rates they become</caption>'
-        f"<thead><tr><th scope=col>{e(ctx.brand)} tax id</th><th scope=col>Xero tax rate</th>"
-        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
-        if rows
-        else "<p>No tax rate is mapped yet: invoices with taxed lines fail until their tax id is mapped.</p>"
+    table = _mappings_table(
+        "Your tax rates and the Xero tax rates they become",
+        (f"{ctx.brand} tax id", "Xero tax rate"),
+        rows,
+        empty="No tax rate is mapped yet: invoices with taxed lines fail until their tax id is mapped.",
     )
     body = _problem(view.tax_mappings) + table
     rates = view.tax_rates.value
@@ -364,6 +363,17 @@ def _tax(view: PageView, ctx: PageContext) -> str:
     )
 
 
+def _mappings_table(caption: str, columns: tuple[str, ...], rows: str, *, empty: str) -> str:
+    """A table of saved mappings (``rows`` already escaped, each ending with its actions), or ``empty``."""
+    if not rows:
+        return f"<p>{e(empty)}</p>"
+    heads = "".join(f"<th scope=col>{e(c)}</th>" for c in columns)
+    return (
+        f'<table class="mappings"><caption>{e(caption)}</caption><thead><tr>{heads}'
+        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
 def _products(view: PageView, ctx: PageContext) -> str:
     """Products: each platform product to a Xero item and/or account; unmapped ones go to the sales account."""
     if not view.known:
@@ -385,12 +395,11 @@ def _products(view: PageView, ctx: PageContext) -> str:
             f"<tr><th scope=row>{e(m.platform_product_id)}</th><td>{e(item)}</td><td>{e(account)}</td>"
             f"<td>{remove}</td></tr>"
         )
-    table = (
-        '<table class="mappings"><caption>Your products and where their lines go in Xero</caption>'
-        f"<thead><tr><th scope=col>{e(ctx.brand)} product</th><th scope=col>Xero item</th><th scope=col>Account</th>"
-        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
-        if rows
-        else "<p>No product is mapped yet: every line goes to the sales account.</p>"
+    table = _mappings_table(
+        "Your products and where their lines go in Xero",
+        (f"{ctx.brand} product", "Xero item", "Account"),
+        rows,
+        empty="No product is mapped yet: every line goes to the sales account.",
     )
     body = _problem(view.product_mappings) + table
     items = view.items.value
@@ -451,12 +460,11 @@ def _tracking(view: PageView, ctx: PageContext) -> str:
                 f"<tr><th scope=row>{e(m.dimension)}</th><td>{e(o.value)}</td>"
                 f"<td>{e(m.category_name)}: {e(o.option_name)}</td><td>{remove}</td></tr>"
             )
-    table = (
-        '<table class="mappings"><caption>Your dimensions and the Xero tracking options they become</caption>'
-        "<thead><tr><th scope=col>Dimension</th><th scope=col>Value</th><th scope=col>Xero tracking</th>"
-        f"<th scope=col><span class=visually-hidden>Actions</span></th></tr></thead><tbody>{rows}</tbody></table>"
-        if rows
-        else "<p>No dimension is mapped to Xero tracking yet.</p>"
+    table = _mappings_table(
+        "Your dimensions and the Xero tracking options they become",
+        ("Dimension", "Value", "Xero tracking"),
+        rows,
+        empty="No dimension is mapped to Xero tracking yet.",
     )
     body = _problem(view.tracking_mappings) + table
     categories = view.tracking_categories.value
