@@ -48,6 +48,7 @@ INTAKE_WINDOW = 5.0
 WORKERS = 50
 XERO_CALL_SECONDS = 1.5
 SAMPLE = Path(__file__).resolve().parents[1] / "events" / "messages" / "03-invoice-sent.json"
+_SANDBOX = httpx.Client(timeout=60)  # one client for the sandbox: each new one builds an SSL context
 
 
 @dataclass
@@ -77,8 +78,8 @@ class SandboxClock:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        httpx.post(f"{url}/_sandbox/clock", json={"speed": self.FROZEN}, timeout=10)
-        self._now = float(httpx.get(f"{url}/_sandbox/clock", timeout=10).json()["now"])
+        _SANDBOX.post(f"{url}/_sandbox/clock", json={"speed": self.FROZEN}, timeout=10)
+        self._now = float(_SANDBOX.get(f"{url}/_sandbox/clock", timeout=10).json()["now"])
 
     def now(self) -> float:
         return self._now
@@ -86,7 +87,7 @@ class SandboxClock:
     def sleep(self, seconds: float) -> None:
         if seconds <= 0:
             return
-        answer = httpx.post(f"{self._url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=10)
+        answer = _SANDBOX.post(f"{self._url}/_sandbox/clock", json={"advance_seconds": seconds}, timeout=10)
         self._now = float(answer.json()["now"])
 
     def until(self, moment: float) -> None:
@@ -276,9 +277,9 @@ def _batch(events: list[tuple[float, str]]) -> tuple[float, list[dict[str, Any]]
 
 def _sandbox_totals(sandbox: str, tenant_id: str | None = None) -> dict[str, int]:
     if tenant_id is not None:
-        stats = httpx.get(f"{sandbox}/_sandbox/orgs/{tenant_id}/stats", timeout=30).json()
+        stats = _SANDBOX.get(f"{sandbox}/_sandbox/orgs/{tenant_id}/stats").json()
         return {"calls": int(stats.get("calls", 0))}
-    orgs = httpx.get(f"{sandbox}/_sandbox/orgs", timeout=60).json()
+    orgs = _SANDBOX.get(f"{sandbox}/_sandbox/orgs").json()
     totals = {"calls": 0, "429": 0, "bytes read": 0}
     for org in orgs:
         for name in totals:
@@ -321,14 +322,14 @@ def connect_accounts(sandbox: str, count: int, prefix: str) -> list[str]:
     from shared.models.settings import AccountSettings, PaymentAccount, TaxMapping
     from tests.support.flows import connect_account
 
-    tenants = httpx.post(f"{sandbox}/_sandbox/orgs/{NZ_TENANT}/clones", json={"count": count}, timeout=60).json()
+    tenants = _SANDBOX.post(f"{sandbox}/_sandbox/orgs/{NZ_TENANT}/clones", json={"count": count}, timeout=60).json()
     accounts = []
     env = dict(os.environ)
     bank: dict[str, Any] | None = None
     for n, tenant_id in enumerate(tenants["tenant_ids"]):
         account_id = f"{prefix}-{n:04d}"
         consent = {"tenant_ids": [tenant_id], "user_email": f"owner@{account_id}.example"}
-        httpx.post(f"{sandbox}/_sandbox/consent", json=consent, timeout=10)
+        _SANDBOX.post(f"{sandbox}/_sandbox/consent", json=consent, timeout=10)
         connect_account(env, account_id)
         if bank is None:  # the clones share the demo company's chart of accounts
             access = wiring.token_manager().access(account_id)
