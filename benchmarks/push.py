@@ -8,10 +8,11 @@ within :data:`PUBLISH_SECONDS`. Time is simulated, on the sandbox's clock: the i
 batch (100 messages, or what arrived in its 5 s window) when it closes; the push flushes organisations
 on :data:`WORKERS` workers (the template's ``PushMaxConcurrency``), each flush lasting
 :data:`XERO_CALL_SECONDS` per Xero call it made (the sandbox answers at once; Xero takes seconds for
-a batch of 50). Flush tickets are scheduled by the simulation exactly as SQS would deliver them: a
-ticket the intake sends is due at once, one the push hides (to fill a batch, or for Xero's limits) is
-due when its wait ends, a wake-up when its delay ends. Latency is from an event's publication to the
-end of the flush that put it in Xero.
+a batch of 50). Flush tickets are scheduled by the simulation as an SQS FIFO queue delivers them, one
+message group per organisation: a ticket the intake sends is due at once, unless the organisation's
+group has a ticket in flight (a flush running, or a ticket the push hid to fill a batch or for Xero's
+limits): then it waits behind that one and is delivered when it is done; a wake-up is due when its
+delay ends. Latency is from an event's publication to the end of the flush that put it in Xero.
 
 Figures per size: Xero calls per 1,000 invoices; the service's CPU per invoice (intake and push
 handlers, this thread's CPU time); DynamoDB requests and items read and written per invoice (the AWS
@@ -127,6 +128,11 @@ class Simulation:
         self.sandbox = sandbox
         self.due: list[tuple[float, int, str]] = []
         self.next_at: dict[str, float] = {}
+        self.in_flight: dict[str, float] = {}  # an organisation's ticket in flight: until when
+        self.hidden: set[str] = set()  # ... hidden by the push: it comes back then, and is flushed
+        self.behind: set[str] = set()  # organisations with a ticket queued behind a hidden one
+        self.running: str | None = None
+        self.asked: list[float] = []  # tickets the running flush asked for (wake-ups), at these times
         self.workers = [clock.now()] * WORKERS
         heapq.heapify(self.workers)
         self.flush_started = 0.0
@@ -138,6 +144,15 @@ class Simulation:
     # --- what the service calls, patched in ------------------------------------------------------
 
     def ticket(self, tenant_id: str, at: float) -> None:
+        if tenant_id == self.running:
+            self.asked.append(at)  # sent while its flush runs: scheduled once it is done
+            return
+        busy = self.in_flight.get(tenant_id, at)
+        if busy > at:  # the organisation's group has a ticket in flight: this one is delivered after it
+            if tenant_id in self.hidden:
+                self.behind.add(tenant_id)
+                return
+            at = busy
         if tenant_id in self.next_at and self.next_at[tenant_id] <= at:
             return  # a ticket already due no later: SQS FIFO deduplicates, or queues this behind it
         self.next_at[tenant_id] = at
@@ -156,7 +171,12 @@ class Simulation:
                 simulation.ticket(tenant_id, simulation.clock.now())
 
         def wait(_self: Any, receipt_handle: str, seconds: float) -> None:
-            simulation.ticket(simulation.receipts[receipt_handle], simulation.flush_started + seconds)
+            tenant_id = simulation.receipts[receipt_handle]
+            simulation.hidden.add(tenant_id)  # still in flight, seen again when the wait ends
+            simulation.in_flight[tenant_id] = simulation.flush_started + seconds
+            simulation.next_at[tenant_id] = simulation.in_flight[tenant_id]
+            simulation._seq += 1
+            heapq.heappush(simulation.due, (simulation.in_flight[tenant_id], simulation._seq, tenant_id))
 
         def wake_later(_self: Any, tenant_id: str, seconds: float) -> None:
             simulation.ticket(tenant_id, simulation.flush_started + seconds)
@@ -219,11 +239,21 @@ class Simulation:
             calls_before = _sandbox_totals(self.sandbox, tenant_id)["calls"]
             synced_before = len(self.synced)
             cpu = time.thread_time()
+            self.hidden.discard(tenant_id)
+            self.running, self.asked = tenant_id, []
             push.lambda_handler({"Records": [record]}, FakeContext(120_000))
+            self.running = None
             run.cpu_seconds += time.thread_time() - cpu
             calls = _sandbox_totals(self.sandbox, tenant_id)["calls"] - calls_before
             finished = max(self.clock.now(), start + calls * XERO_CALL_SECONDS + 0.1)
             heapq.heappush(self.workers, finished)
+            if tenant_id not in self.hidden:  # the ticket is done and deleted: the group is free then
+                self.in_flight[tenant_id] = finished
+                if tenant_id in self.behind:
+                    self.behind.discard(tenant_id)
+                    self.ticket(tenant_id, finished)
+            for at in self.asked:
+                self.ticket(tenant_id, at)
             for synced in self.synced[synced_before:]:
                 if synced in published:
                     run.latencies.append(finished - published[synced])
