@@ -513,14 +513,12 @@ def push(quick: bool) -> list[Figure]:
         for accounts in [int(n) for n in sizes.split(",")] if sizes else QUICK_SIZES if quick else SIZES:
             started = time.monotonic()
             new, known = month_end(simulation, sandbox, accounts, rng)
-            figures += _figures(accounts, new, known)
-            print(  # a long run shows its progress
-                f"  push: {accounts} accounts in {time.monotonic() - started:.0f} s: "
-                f"{new.xero_calls * 1000 / max(new.invoices, 1):.1f} calls per 1,000 new, "
-                f"{known.xero_calls * 1000 / max(known.invoices, 1):.1f} known",
-                file=sys.stderr,
-                flush=True,
-            )
+            sized = _figures(accounts, new, known)
+            figures += sized
+            print(f"  push: {accounts} accounts in {time.monotonic() - started:.0f} s", file=sys.stderr)
+            for figure in sized:  # a long run shows each size's figures as they come
+                line = f"    {figure.name}: {figure.value:,.2f} {figure.unit}  {figure.note}"
+                print(line, file=sys.stderr, flush=True)
         figures += drain(simulation, sandbox, 500 if quick else 10_000)
     return figures
 
