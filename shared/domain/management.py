@@ -34,7 +34,7 @@ from shared.errors import (
 from shared.models import api
 from shared.models.chart import XeroAccount, XeroItem, XeroTaxRate, XeroTrackingCategory
 from shared.models.connection import Connection, ConnectionStatus, Tenant, utc_now
-from shared.models.events import DimensionName, Identifier
+from shared.models.fields import DimensionName, Identifier
 from shared.models.settings import ORGANISATION_SETTINGS, AccountSettings, PaymentAccount, ProductMapping, TaxMapping
 from shared.observability import logger
 

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from shared.models.events import DimensionName, DimensionValue, Identifier
+from shared.models.fields import DimensionName, DimensionValue, Identifier
 from shared.models.settings import EmailAddress, UnmappedDimensions
 
 ConnectionState = Literal["connected", "needs_reconnect", "disconnected", "not_connected"]

@@ -43,11 +43,11 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from shared.models.fields import DimensionName, DimensionValue, Identifier
 from shared.models.text import normalise_line, optional_line, required_line, required_multiline
 
 Money = Annotated[Decimal, Field(max_digits=15, decimal_places=2)]
 PositiveMoney = Annotated[Decimal, Field(gt=0, max_digits=15, decimal_places=2)]
-Identifier = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
 # Xero's ContactNumber holds at most 50 characters: the platform's contact id goes there.
 ContactIdentifier = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]*$")]
 # DynamoDB numbers hold 38 digits and boto3 refuses to round one (decimal.Rounded fails the write):
@@ -67,10 +67,6 @@ MAX_EVENT_BYTES = 1024 * 1024
 Line = Annotated[str, BeforeValidator(optional_line)]
 RequiredLine = Annotated[str, BeforeValidator(required_line)]
 Description = Annotated[str, BeforeValidator(required_multiline)]
-# A line's dimensions (location, department...) and their values, e.g. {"location": "Wellington"}: text
-# like any other (normalised, never blank). Xero tracking names and options hold 100 characters.
-DimensionName = Annotated[str, BeforeValidator(required_line), StringConstraints(min_length=1, max_length=100)]
-DimensionValue = Annotated[str, BeforeValidator(required_line), StringConstraints(min_length=1, max_length=100)]
 MAX_DIMENSIONS = 5
 Email = Annotated[
     str, StringConstraints(max_length=255, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"), BeforeValidator(optional_line)
