@@ -540,3 +540,29 @@ def test_a_write_xero_made_whose_resend_failed_is_found_and_not_refused_as_a_dup
     assert not dead_letters(account)
     numbers = sorted(i["InvoiceNumber"] for i in org(sandbox).invoices if i["Status"] != "DELETED")
     assert numbers == [f"N-{n:05d}" for n in range(4)]
+
+
+def test_many_invoices_xero_may_have_made_are_found_by_number_lookups_that_fit_xeros_url(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    """80 invoices with long numbers whose write Xero made but never answered: finding them again asks
+    Xero for 80 numbers, more than one URL holds (50 numbers of 40 characters are past 2,091)."""
+    sandbox.sandbox.faults.set(
+        [
+            FaultRule(kind="drop", method="PUT", path="/api.xro/2.0/Invoices", times=2),
+            FaultRule(kind="status", status=500, method="PUT", path="/api.xro/2.0/Invoices", times=2),
+        ]
+    )
+    invoices = [new_invoice(n) for n in range(80)]
+    for n, invoice in enumerate(invoices):
+        invoice["data"]["number"] = f"LONG-NUMBER-{n:04d}-" + "x" * 24
+    assert len(invoke(sqs_event(invoices), remaining_ms=900_000)) == 80
+    sandbox.sandbox.faults.set([])
+    assert make_due() == []
+    state = sandbox.sandbox.state.organisations[NZ_TENANT]
+    assert state.stats["refused: url too long"] == 0
+    assert state.stats["GET /api.xro/2.0/Invoices"] >= 2, "the numbers were looked up in more than one call"
+    numbers = sorted(i["InvoiceNumber"] for i in org(sandbox).invoices if i["Status"] != "DELETED")
+    assert numbers == sorted(i["data"]["number"] for i in invoices)
+    assert not dead_letters(account)
+    assert all(record(f"inv-{n}").xero_invoice_id for n in range(80))
