@@ -540,3 +540,159 @@ def test_a_write_xero_made_whose_resend_failed_is_found_and_not_refused_as_a_dup
     assert not dead_letters(account)
     numbers = sorted(i["InvoiceNumber"] for i in org(sandbox).invoices if i["Status"] != "DELETED")
     assert numbers == [f"N-{n:05d}" for n in range(4)]
+
+
+def test_many_invoices_xero_may_have_made_are_found_by_number_lookups_that_fit_xeros_url(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    """80 invoices with long numbers whose write Xero made but never answered: finding them again asks
+    Xero for 80 numbers, more than one URL holds (50 numbers of 40 characters are past 2,091)."""
+    sandbox.sandbox.faults.set(
+        [
+            FaultRule(kind="drop", method="PUT", path="/api.xro/2.0/Invoices", times=2),
+            FaultRule(kind="status", status=500, method="PUT", path="/api.xro/2.0/Invoices", times=2),
+        ]
+    )
+    invoices = [new_invoice(n) for n in range(80)]
+    for n, invoice in enumerate(invoices):
+        invoice["data"]["number"] = f"LONG-NUMBER-{n:04d}-" + "x" * 24
+    assert len(invoke(sqs_event(invoices), remaining_ms=900_000)) == 80
+    sandbox.sandbox.faults.set([])
+    assert make_due() == []
+    state = sandbox.sandbox.state.organisations[NZ_TENANT]
+    assert state.stats["refused: url too long"] == 0
+    assert state.stats["GET /api.xro/2.0/Invoices"] >= 2, "the numbers were looked up in more than one call"
+    numbers = sorted(i["InvoiceNumber"] for i in org(sandbox).invoices if i["Status"] != "DELETED")
+    assert numbers == sorted(i["data"]["number"] for i in invoices)
+    assert not dead_letters(account)
+    assert all(record(f"inv-{n}").xero_invoice_id for n in range(80))
+
+
+# --- configuration and money end to end ------------------------------------------------------------
+
+
+def test_a_starter_tier_organisation_is_never_driven_past_its_day_limit(
+    account: dict[str, str], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """XeroDayLimit=1000 in the template reaches the push's day budget through XERO_DAY_LIMIT: with all
+    but one of today's 975 calls spent, a batch waits for tomorrow instead of calling Xero."""
+    import boto3
+
+    from local.template import Resolver, load_template, parameter_defaults
+    from shared.adapters.budget import DAY_RESERVE, _day
+
+    template = load_template()
+    variables = template["Globals"]["Function"]["Environment"]["Variables"]
+    resolved = Resolver(template, parameter_defaults(template) | {"XeroDayLimit": "1000"}).resolve(
+        variables["XERO_DAY_LIMIT"]
+    )
+    monkeypatch.setenv("XERO_DAY_LIMIT", str(resolved))
+    wiring.reset()
+    assert wiring.settings().xero_day_limit == 1000
+    assert wiring.call_budget().state(NZ_TENANT).per_day == 1000 - DAY_RESERVE
+    sandbox.sandbox.state.limiter.set_tier(NZ_TENANT, "starter")
+    now = datetime.now(UTC).timestamp()
+    boto3.client("dynamodb").put_item(
+        TableName=account["TABLE_NAME"],
+        Item={
+            "pk": {"S": f"TENANT#{NZ_TENANT}"},
+            "sk": {"S": "BUDGET"},
+            "tokens": {"N": "3"},
+            "at": {"N": str(now)},
+            "day": {"S": _day(now)},
+            "day_count": {"N": str(1000 - DAY_RESERVE - 1)},
+        },
+    )
+    state = sandbox.sandbox.state.organisations[NZ_TENANT]
+    calls = state.stats["calls"]
+
+    waiting = invoke(sqs_event([new_invoice(n) for n in range(30)]))
+
+    assert len(waiting) == 30, "deferred to tomorrow, not failed"
+    assert state.stats["calls"] - calls <= 1
+    assert state.stats["429"] == 0
+    assert codes(account) == []
+    assert wiring.call_budget().state(NZ_TENANT).day_left == 0
+
+
+def test_a_won_invoice_is_booked_in_whole_won(account: dict[str, str], sandbox: SandboxServer) -> None:
+    sandbox.sandbox.state.organisations[NZ_TENANT].currencies.append("KRW")  # enabled in Xero by the owner
+    body = new_invoice(3, currency="KRW", line_items=[one_line("47300", quantity="3")])
+    body["data"]["totals"] = {"subtotal": "141900", "total_tax": "21285", "total": "163185"}
+    assert invoke(sqs_event([body])) == []
+    booked = org(sandbox).invoice("N-00003")
+    assert (booked["CurrencyCode"], Decimal(str(booked["Total"]))) == ("KRW", Decimal(163185))
+    assert all(Decimal(str(line["TaxAmount"])) % 1 == 0 for line in booked["LineItems"])
+    assert record("inv-3").total == Decimal(163185)
+    assert sandbox.sandbox.state.organisations[NZ_TENANT].stats["PUT /api.xro/2.0/Invoices"] == 1
+
+
+def test_a_total_near_the_contracts_limit_reads_back_exactly_through_the_sync_route(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from tests.support.api import ManagementApi
+
+    exact = "9866666667779.01"  # 15 digits, the contract's most for a total: 999 x 9,876,543,210.99
+    body = new_invoice(6, line_items=[one_line("9876543210.99", quantity="999", tax_id="zero")], totals=None)
+    assert invoke(sqs_event([body])) == []
+    answer = ManagementApi().get(f"/v1/accounts/{ACCOUNT}/invoices/inv-6/sync")
+    assert answer.status == 200
+    assert (answer.body["total"], answer.body["amount_due"]) == (exact, exact)
+    assert Decimal(str(org(sandbox).invoice("N-00006")["Total"])) == Decimal(exact)
+
+
+# --- the owner hears about every failure ------------------------------------------------------------
+
+
+def _emails_so_far() -> int:
+    from tests.support.emails import sent_emails
+
+    return len(sent_emails())
+
+
+def _emails_after_alerts_run(before: int) -> list[Any]:
+    """What SES accepted since ``before`` (a count of emails), once the alerts function has sent what
+    the alert queue holds."""
+    import boto3
+
+    from functions.alerts import handler as alerts
+    from local.sqs_runner import lambda_record
+    from tests.support.emails import sent_emails
+    from tests.support.events import FakeContext
+
+    sqs = boto3.client("sqs")
+    url = wiring.settings().alert_queue_url
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"]).get("Messages", [])
+    if messages:
+        answer = alerts.lambda_handler({"Records": [lambda_record(dict(m)) for m in messages]}, FakeContext())
+        assert answer["batchItemFailures"] == []
+    return sent_emails()[before:]
+
+
+def test_a_malformed_event_emails_its_owner_naming_the_invoice(account: dict[str, str], sandbox: SandboxServer) -> None:
+    # The README's "What happens to each event": failed → "one email to the owner", malformed ones too.
+    bad = message("03-invoice-sent.json")
+    bad["data"]["currency"] = "NOT-A-CURRENCY"
+    before = _emails_so_far()
+    assert invoke(sqs_event([bad])) == []
+    emails = [e for e in _emails_after_alerts_run(before) if "not sent to Xero" in e.subject]
+    assert len(emails) == 1
+    assert "INV-5001" in emails[0].subject
+    assert "currency" in emails[0].body
+
+
+def test_a_payment_xero_refuses_is_emailed_as_a_payment_on_its_numbered_invoice(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    assert invoke(sqs_event([message("03-invoice-sent.json")])) == []  # 194.93 due
+    too_much = message("04-payment-partial.json", payment_id="p-big", invoice_id="inv-5001", amount="500.00")
+    before = _emails_so_far()
+    assert invoke(sqs_event([too_much])) == []
+    assert codes(account) == ["xero_validation"]
+    emails = [e for e in _emails_after_alerts_run(before) if "not sent to Xero" in e.subject]
+    assert len(emails) == 1
+    subject, body = emails[0].subject, emails[0].body
+    assert "payment" in subject.lower()
+    assert "INV-5001" in subject
+    assert "An invoice was not sent" not in subject
+    assert "(no number yet)" not in body

@@ -23,3 +23,12 @@ def test_every_invariant_of_the_short_proof_holds(moto_endpoint: str, capsys: py
     assert report.total.events > 100, "the short proof still puts real traffic through the service"
     ran = [o.scenario.name for o in report.outcomes if o.skipped is None]
     assert {"tokens", "oauth-attacks", "management-auth", "bad-input", "secrets"} <= set(ran)
+    crossings = {
+        "equal-instalments",
+        "shared-organisation",
+        "reconnect-elsewhere",
+        "poison-values",
+        "oversized-events",
+        "ses-outage",
+    }
+    assert crossings <= set(ran)

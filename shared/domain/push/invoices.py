@@ -322,11 +322,19 @@ def by_numbers(run: AccountRun, numbers: list[str]) -> dict[str, dict[str, Any]]
     ``InvoiceNumbers``: they are looked up with ``where`` when they have no quote either."""
     found: dict[str, dict[str, Any]] = {}
     listed = [n for n in numbers if "," not in n]
-    groups = calls.fitting(run.xero, "Invoices", listed, lambda g: {"InvoiceNumbers": ",".join(g)})
-    queries = [{"InvoiceNumbers": ",".join(g)} for g in groups]
-    queries += [{"where": calls.where_equals("InvoiceNumber", [n])} for n in numbers if "," in n and calls.plain(n)]
+
+    def listing(group: list[str]) -> dict[str, str]:
+        # Measured as sent: the groups are cut by the length of this very URL, summaryOnly included.
+        return {"InvoiceNumbers": ",".join(group), "summaryOnly": "true"}
+
+    queries = [listing(g) for g in calls.fitting(run.xero, "Invoices", listed, listing)]
+    queries += [
+        {"where": calls.where_equals("InvoiceNumber", [n]), "summaryOnly": "true"}
+        for n in numbers
+        if "," in n and calls.plain(n)
+    ]
     for params in queries:
-        for invoice in run.xero.get("Invoices", {**params, "summaryOnly": "true"}).get("Invoices", []):
+        for invoice in run.xero.get("Invoices", params).get("Invoices", []):
             if invoice.get("Type") == "ACCREC" and invoice.get("Status") != "DELETED":
                 found[str(invoice.get("InvoiceNumber"))] = invoice
     return found

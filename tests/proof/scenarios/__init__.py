@@ -2,6 +2,7 @@
 
 from tests.proof.scenarios import (  # noqa: F401
     bad_input,
+    crossings,
     management_auth,
     month_end,
     oauth_attacks,
@@ -11,4 +12,4 @@ from tests.proof.scenarios import (  # noqa: F401
     tokens,
 )
 
-__all__ = ["bad_input", "management_auth", "month_end", "oauth_attacks", "push_input", "secrets", "tokens"]
+__all__ = ["bad_input", "crossings", "management_auth", "month_end", "oauth_attacks", "push_input", "secrets", "tokens"]
