@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.adapters.queue import MAX_VISIBILITY
 from shared.errors import StorageError
 from shared.models.alerts import ALERT_REQUEST, AlertRequest
 
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_BATCH = 10  # SendMessageBatch's most entries
-MAX_VISIBILITY = 43_200  # SQS's longest visibility timeout (12 hours)
 
 
 class AlertQueue:

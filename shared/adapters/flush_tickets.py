@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.adapters.queue import MAX_VISIBILITY
 from shared.errors import StorageError
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-MAX_WAIT = 43_200  # SQS's longest visibility timeout: 12 hours
 MAX_DELAY = 900  # SQS's longest message delay: 15 minutes
 
 
@@ -64,12 +64,12 @@ class FlushTickets:
             raise StorageError("could not ask for a later flush") from exc
 
     def wait(self, receipt_handle: str, seconds: float) -> None:
-        """Hide a ticket (so its organisation) for ``seconds``, at most 12 hours."""
+        """Hide a ticket (so its organisation) for ``seconds``, at most ``MAX_VISIBILITY``."""
         try:
             self._client.change_message_visibility(
                 QueueUrl=self._url,
                 ReceiptHandle=receipt_handle,
-                VisibilityTimeout=max(0, min(MAX_WAIT, int(seconds + 0.999))),
+                VisibilityTimeout=max(0, min(MAX_VISIBILITY, int(seconds + 0.999))),
             )
         except (ClientError, BotoCoreError) as exc:
             raise StorageError("could not put a flush ticket off") from exc

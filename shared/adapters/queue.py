@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 MAX_DELAY = 900  # SQS's longest DelaySeconds
-MAX_VISIBILITY = 43_200
+# SQS's longest visibility timeout is 12 hours counted from when the message was received (moto counts
+# from when it was sent): a message is hidden at most 12 hours less the 15 minutes it can have waited
+# since or been worked on; a longer wait hides it again when it shows.
+MAX_VISIBILITY = 43_200 - 900
 DEFERRALS = "deferrals"
 
 
