@@ -54,7 +54,7 @@ $(CHROMIUM):
 chromium: $(CHROMIUM)
 
 test: lint typecheck validate $(CHROMIUM)
-	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term
+	$(BIN)/pytest -q -n $(PYTEST_WORKERS) --cov --cov-report=term --durations=15
 
 screenshots: venv $(CHROMIUM)
 	$(BIN)/python -m tests.browser.screenshots docs/settings

@@ -1,6 +1,6 @@
 """What runs inside each fresh benchmark process; it prints one JSON object and exits.
 
-    python -m benchmarks.probe import functions.oauth.handler   # {"ms": ...}: the import, timed
+    python -m benchmarks.probe import functions.oauth.handler   # {"ms", "cpu_ms"}: the import, timed
     python -m benchmarks.probe wiring                          # {"settings": ms, ...}: building the container
     python -m benchmarks.probe push-batch bodies.json          # memory for one SQS batch: intake, then push
 
@@ -24,9 +24,9 @@ def _ms(started: float) -> float:
 
 
 def import_module(module: str) -> dict[str, Any]:
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     importlib.import_module(module)
-    return {"ms": _ms(started)}
+    return {"ms": _ms(started), "cpu_ms": (time.process_time() - cpu) * 1000}
 
 
 def wiring() -> dict[str, Any]:

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     from shared.domain.intake import Intake
     from shared.domain.management import ManagementService
     from shared.domain.oauth import ConnectFlow
-    from shared.domain.push import PushParts, PushService
+    from shared.domain.push.context import PushParts
     from shared.domain.push.flush import Flush
+    from shared.domain.push.service import PushService
     from shared.domain.queued_alerts import AlertDelivery, QueuedAlerts
     from shared.domain.requeue import Requeue
     from shared.domain.settings_page import SettingsPage
@@ -175,7 +176,7 @@ def mailer() -> Mailer:
 
 @cached
 def push_service() -> PushService:
-    from shared.domain.push import PushService
+    from shared.domain.push.service import PushService
 
     return PushService(push_parts())
 
@@ -233,7 +234,7 @@ def backlog_reader() -> BacklogReader:
 @cached
 def push_parts() -> PushParts:
     from shared.adapters.org_registry import OrganisationRegistry
-    from shared.domain.push import PushParts
+    from shared.domain.push.context import PushParts
 
     s = settings()
     return PushParts(

@@ -15,7 +15,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import wiring
 from shared.adapters.flush_tickets import tenant_of
-from shared.domain.push import Fate, Tally
+from shared.domain.push import flush as _flush  # noqa: F401  every invocation runs the pipeline: loaded at init
+from shared.domain.push.model import Fate, Tally
 from shared.observability import logger, metrics
 
 

@@ -28,8 +28,8 @@ from shared.domain.push.model import Message, Tally
 from shared.observability import logger
 
 if TYPE_CHECKING:
-    from shared.domain.push import PushService
     from shared.domain.push.context import PushParts
+    from shared.domain.push.service import PushService
 
 PASS = 500  # events read and pushed at once
 MARGIN_SECONDS = 50  # an invocation with less time than this left starts no new pass
