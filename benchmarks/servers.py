@@ -28,7 +28,11 @@ def start_servers() -> Iterator[dict[str, str]]:
     finally:
         if child.stdin is not None:
             child.stdin.close()
-        child.wait(timeout=30)
+        try:
+            child.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # servers holding a large run's state can be slow to stop
+            child.kill()
+            child.wait()
 
 
 def _serve() -> None:
