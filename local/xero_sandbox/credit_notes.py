@@ -394,12 +394,25 @@ def credit_note_json(
         "UpdatedDateUTC": ms_timestamp(note.updated),
         "UpdatedDateUTCString": iso_timestamp(note.updated) + "Z",
         "Allocations": [_allocation_summary(org, a) for a in note.allocations if not a.deleted],
-        "Payments": [{"PaymentID": p} for p in note.refund_ids],
+        "Payments": [_refund_summary(org, p) for p in note.refund_ids if p in org.payments],
         "HasErrors": False,
     }
     if with_lines:
         body["LineItems"] = [line_json(line, unitdp) for line in note.lines]
     return body
+
+
+def _refund_summary(org: Organisation, payment_id: str) -> dict[str, Any]:
+    payment = org.payments[payment_id]
+    return {
+        "PaymentID": payment.payment_id,
+        "Date": ms_date(payment.date),
+        "Amount": number(payment.amount),
+        "Reference": payment.reference,
+        "CurrencyRate": 1.0,
+        "HasAccount": False,
+        "HasValidationErrors": False,
+    }
 
 
 def _allocation_summary(org: Organisation, allocation: Allocation) -> dict[str, Any]:
