@@ -114,6 +114,9 @@ class CreditNoteRecord(_Record):
     xero_status: str | None = None
     xero_contact_id: str | None = None
     fingerprint: str | None = None
+    money_fingerprint: str | None = Field(
+        default=None, description="Of what Xero does not let change once the credit note is used: lines, contact, date"
+    )
     last_version: int = 0
     currency: str | None = None
     total: Decimal | None = None

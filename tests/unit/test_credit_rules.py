@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 
 from shared.domain import credit_rules as rules
 from shared.errors import Rejected
+
+D = Decimal
 
 
 def test_applying_the_whole_credit_note_is_allowed():

@@ -57,6 +57,8 @@ REFERENCE_LENGTH = 255
 LINE_AMOUNT_TYPES = {"tax_exclusive": "Exclusive", "tax_inclusive": "Inclusive", "no_tax": "NoTax"}
 APPROVED = frozenset({"AUTHORISED", "PAID"})
 CLOSED = frozenset({"VOIDED", "DELETED"})
+# What Xero does not let change on a credit note with allocations or refunds.
+MONEY_FIELDS = frozenset({"Contact", "Date", "CurrencyCode", "LineAmountTypes", "LineItems"})
 
 
 @dataclass
@@ -68,6 +70,7 @@ class NoteWork:
     element: dict[str, Any] | None = None
     status: str | None = None
     fingerprint: str | None = None
+    money_fingerprint: str | None = None
     waiting: list[str] = field(default_factory=list)  # invoices whose allocation waits
 
     @property
@@ -288,16 +291,17 @@ def _decide(run: AccountRun, w: NoteWork) -> bool:
     element = _element(note, w.prepared, contact_id, record.xero_credit_note_id, status)
     content = {k: v for k, v in element.items() if k not in ("Status", "CreditNoteID")}
     w.status, w.fingerprint = status, content_fingerprint(content)
+    w.money_fingerprint = content_fingerprint({k: v for k, v in content.items() if k in MONEY_FIELDS})
     same = bool(record.xero_credit_note_id) and record.fingerprint == w.fingerprint
     if same and (current == status or (current == "PAID" and status == "AUTHORISED")):
         _complete(run, w, {})
         return False
-    if not same and used:
+    if not same and used and record.money_fingerprint != w.money_fingerprint:
         raise Rejected(
             "credit_note_used",
-            f"Credit note {note.number} has allocations or refunds in Xero, and Xero does not let its lines, date "
-            "or contact change.",
-            "Issue a new credit note on the platform for the difference.",
+            f"Credit note {note.number} has allocations or refunds in Xero, and Xero does not let its lines, date, "
+            "currency or contact change.",
+            "Issue a new credit note on the platform for the difference (its reference and number may still change).",
         )
     w.element = {"CreditNoteID": record.xero_credit_note_id, "Status": status} if same else element
     return True
@@ -364,6 +368,7 @@ def _complete(run: AccountRun, w: NoteWork, result: dict[str, Any]) -> None:
         "xero_status": result.get("Status") or w.status or record.xero_status,
         "xero_contact_id": run.contact_ids.get(w.note.contact.contact_id) or record.xero_contact_id,
         "fingerprint": w.fingerprint or record.fingerprint,
+        "money_fingerprint": w.money_fingerprint or record.money_fingerprint,
         "currency": w.note.currency,
         "total": Decimal(str(total)) if total is not None else (record.total or _predicted(w)),
         "applied": {a.invoice_id: a.amount for a in w.note.applied_to},
