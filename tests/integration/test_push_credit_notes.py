@@ -209,3 +209,24 @@ def test_adding_an_allocation_in_a_new_version(account: dict[str, str], sandbox:
     note = only_credit_note(sandbox)
     assert [a["Amount"] for a in note["Allocations"]] == [40.0, 17.5]
     assert org(sandbox).invoice("INV-5002")["AmountDue"] == 195.0
+
+
+def test_the_management_api_tells_a_credit_notes_status_and_failures(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from tests.support.api import ManagementApi
+
+    api = ManagementApi()
+    base = f"/v1/accounts/{ACCOUNT}"
+    invoke(sqs_event([invoice_sent(), message(CREDIT)]))
+    status = api.get(f"{base}/credit-notes/cn-9001/sync")
+    assert status.status == 200
+    assert (status.body["state"], status.body["xero_status"], status.body["total"]) == ("synced", "AUTHORISED", "57.50")
+    assert (status.body["allocated"], status.body["remaining_credit"]) == ({"inv-5002": "40.00"}, "17.50")
+    assert api.get(f"{base}/credit-notes/cn-none/sync").code == "unknown_credit_note"
+
+    invoke(sqs_event([message(REFUND, amount="30.00")]))
+    failures = api.get(f"{base}/sync-failures").body["failures"]
+    assert [(f["credit_note_id"], f["refund_id"], f["failure"]["code"]) for f in failures] == [
+        ("cn-9001", "rf-9101", "refund_exceeds_credit")
+    ]
