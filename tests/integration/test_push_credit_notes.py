@@ -230,3 +230,33 @@ def test_the_management_api_tells_a_credit_notes_status_and_failures(
     assert [(f["credit_note_id"], f["refund_id"], f["failure"]["code"]) for f in failures] == [
         ("cn-9001", "rf-9101", "refund_exceeds_credit")
     ]
+
+
+def test_a_credit_note_whose_answers_were_lost_is_found_in_xero_not_created_again(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    invoke(sqs_event([invoice_sent()]))
+    # The create and its replay both lose their answers: Xero made it, the push does not know.
+    sandbox.sandbox.faults.set([FaultRule(kind="drop", method="PUT", path="/api.xro/2.0/CreditNotes", times=2)])
+    credit = sqs_event([message(CREDIT)])
+    assert invoke(credit) == [credit["Records"][0]["messageId"]]
+    assert record().sending, "the record says a create was sent"
+    # A newer version (another request, another Idempotency-Key) must find it rather than create a second.
+    assert invoke(sqs_event([message(CREDIT, version=2, reference="second")])) == []
+    make_due()
+    note = only_credit_note(sandbox)
+    assert note["Reference"] == "second"
+    assert [a["Amount"] for a in note["Allocations"]] == [40.0]
+    assert not record().sending
+
+
+def test_an_allocation_whose_invoice_never_comes_ends_on_the_dlq_with_its_reason(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    invoke(sqs_event([message(CREDIT)]))
+    assert make_due(attempts=7) == [], "its eighth try: to the dead-letter queue"
+    letters = dead_letters(account)
+    assert [m["MessageAttributes"]["failure_code"]["StringValue"] for m in letters] == ["invoice_not_synced"]
+    failed = record()
+    assert (failed.state, failed.error_code) == ("failed", "invoice_not_synced")
+    assert failed.xero_credit_note_id, "the credit note itself stays in Xero"
