@@ -294,6 +294,8 @@ class Demo:
             if any(line.get("ItemCode") or line.get("Tracking") for line in lines):
                 for line in lines:
                     self.n.say(f"    {_line_summary(line)}")
+        refunds = [p for p in payments if p.get("CreditNote")]
+        payments = [p for p in payments if not p.get("CreditNote")]
         self.n.say(f"payments ({len(payments)}):")
         for payment in payments:
             invoice = payment.get("Invoice") or {}
@@ -301,6 +303,27 @@ class Demo:
             self.n.say(
                 f"  {_field(payment, 'Amount')} on {_field(invoice, 'InvoiceNumber', 'InvoiceID')}"
                 f" to account {_field(account, 'Code', 'AccountID')}"
+            )
+        self._show_credit_notes(_items(org.get("credit_notes")), refunds)
+
+    def _show_credit_notes(self, notes: list[dict[str, Any]], refunds: list[dict[str, Any]]) -> None:
+        """A partial refund end to end: the credit note, what of it went to its invoice, and the cash paid back."""
+        self.n.say(f"credit notes ({len(notes)}):")
+        for note in notes:
+            self.n.say(
+                f"  {_field(note, 'CreditNoteNumber')}  {_field(note, 'Status')}  total {_field(note, 'Total')}"
+                f"  credit left {_field(note, 'RemainingCredit')}"
+            )
+            for allocation in _items(note, "Allocations"):
+                invoice = allocation.get("Invoice") or {}
+                self.n.say(f"    allocated {_field(allocation, 'Amount')} to {_field(invoice, 'InvoiceNumber')}")
+        self.n.say(f"refunds ({len(refunds)}):")
+        for refund in refunds:
+            note = refund.get("CreditNote") or {}
+            account = refund.get("Account") or {}
+            self.n.say(
+                f"  {_field(refund, 'Amount')} paid back from {_field(note, 'CreditNoteNumber', 'CreditNoteID')}"
+                f" out of account {_field(account, 'Code', 'AccountID')}"
             )
 
     def show_dead_letters(self) -> None:

@@ -1,8 +1,8 @@
 """Xero's accounting API under ``/api.xro/2.0``: every call authorised (token, tenant, scope) and
 rate-limited; every write checked against the OpenAPI spec and honouring ``Idempotency-Key``.
 
-Served: Organisation, Accounts, TaxRates, Items, TrackingCategories (reads); Contacts, Invoices, Payments
-(reads and writes).
+Served: Organisation, Accounts, TaxRates, Items, TrackingCategories (reads); Contacts, Invoices, Payments,
+CreditNotes (reads and writes) and credit note Allocations (writes).
 Write bodies are ``{"Contacts": [...]}`` / ``{"Invoices": [...]}`` / ``{"Payments": [...]}``, processed
 element by element. With ``summarizeErrors`` (the default) any failed element makes the answer a
 400 ``ValidationException`` listing the failed elements, while the valid ones are still saved, as
@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
 
-from local.xero_sandbox import catalogue, contacts, invoices, payments
+from local.xero_sandbox import catalogue, contacts, credit_notes, invoices, payments
 from local.xero_sandbox.answers import (
     NOT_FOUND,
     api_error,
@@ -471,4 +471,74 @@ def accounting_blueprint(state: SandboxState, spec: SpecChecker | None = None) -
         results = [payments.delete_payment(org, payment_id, item, now=now) for item in items[:1]]
         return batch_answer(state, org, "Payments", results)
 
+    credit_note_routes(bp, state, spec)
     return bp
+
+
+def credit_note_routes(bp: Blueprint, state: SandboxState, spec: SpecChecker | None) -> None:
+    """``/CreditNotes`` (reads and writes, the invoices scope) and their allocations (the payments
+    scope: an allocation is money applied, as a payment is)."""
+
+    @bp.get("/CreditNotes")
+    @guarded(state, INVOICES_READ)
+    def list_credit_notes(org: Organisation) -> Any:
+        clause = where_clause(credit_notes.WHERE_FIELDS, "CreditNote", credit_notes.KNOWN_FIELDS)
+        if isinstance(clause, Response):
+            return clause
+        found = [
+            n
+            for n in credit_notes.credit_notes_of(org).values()
+            if clause is None or where_matches(clause, credit_notes.filter_fields(n))
+        ]
+        page, extra = paged(found)
+        body = [credit_notes.credit_note_json(org, n, unitdp=unitdp()) for n in page]
+        return json_response(envelope(state, "CreditNotes", body, **extra))
+
+    @bp.get("/CreditNotes/<credit_note_id>")
+    @guarded(state, INVOICES_READ)
+    def get_credit_note(org: Organisation, credit_note_id: str) -> Any:
+        found = credit_notes.find_credit_note(org, credit_note_id)
+        if found is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        body = [credit_notes.credit_note_json(org, found, unitdp=unitdp())]
+        return json_response(envelope(state, "CreditNotes", body))
+
+    def write(org: Organisation, *, create_only: bool, target_id: str | None = None) -> Response:
+        items = elements("CreditNotes")
+        if isinstance(items, Response):
+            return items
+        now, dp = state.clock.now(), unitdp()
+        results = [
+            credit_notes.write_credit_note(org, item, create_only=create_only, unitdp=dp, now=now, target_id=target_id)
+            for item in items
+        ]
+        return batch_answer(state, org, "CreditNotes", results)
+
+    @bp.put("/CreditNotes")
+    @guarded(state, INVOICES_WRITE, spec, "/CreditNotes")
+    def create_credit_notes(org: Organisation) -> Any:
+        return write(org, create_only=True)
+
+    @bp.post("/CreditNotes")
+    @guarded(state, INVOICES_WRITE, spec, "/CreditNotes")
+    def upsert_credit_notes(org: Organisation) -> Any:
+        return write(org, create_only=False)
+
+    @bp.post("/CreditNotes/<credit_note_id>")
+    @guarded(state, INVOICES_WRITE, spec, "/CreditNotes/{CreditNoteID}")
+    def update_credit_note(org: Organisation, credit_note_id: str) -> Any:
+        if credit_notes.find_credit_note(org, credit_note_id) is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        return write(org, create_only=False, target_id=credit_note_id)
+
+    @bp.put("/CreditNotes/<credit_note_id>/Allocations")
+    @guarded(state, PAYMENTS_WRITE, spec, "/CreditNotes/{CreditNoteID}/Allocations")
+    def allocate_credit_note(org: Organisation, credit_note_id: str) -> Any:
+        note = credit_notes.find_credit_note(org, credit_note_id)
+        if note is None:
+            return api_error(404, "Not Found", NOT_FOUND)
+        items = elements("Allocations")
+        if isinstance(items, Response):
+            return items
+        now = state.clock.now()
+        return batch_answer(state, org, "Allocations", [credit_notes.allocate(org, note, i, now=now) for i in items])

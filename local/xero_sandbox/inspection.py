@@ -9,6 +9,7 @@ from html import escape
 from typing import Any
 
 from local.xero_sandbox.contacts import contact_json
+from local.xero_sandbox.credit_notes import credit_note_json, credit_notes_of
 from local.xero_sandbox.currencies import fractional_amounts, minor_units
 from local.xero_sandbox.formats import iso_timestamp
 from local.xero_sandbox.invoices import invoice_json
@@ -44,6 +45,7 @@ def org_snapshot(state: SandboxState, tenant_id: str) -> dict[str, Any] | None:
             "contacts": [contact_json(c) for c in org.contacts.values()],
             "invoices": [invoice_json(org, i, unitdp=4) for i in org.invoices.values()],
             "payments": [payment_json(org, p) for p in org.payments.values()],
+            "credit_notes": [credit_note_json(org, n, unitdp=4) for n in credit_notes_of(org).values()],
             "limits": usage,
             "fractional_minor_units": fractional_minor_units(state, tenant_id),
         }
@@ -146,7 +148,7 @@ def _payment_rows(org: Organisation) -> list[list[str]]:
     rows = []
     for payment in org.payments.values():
         invoice = org.invoices.get(payment.invoice_id)
-        number = invoice.number if invoice is not None else payment.invoice_id
+        number = invoice.number if invoice is not None else payment.invoice_id or payment.credit_note_id
         rows.append([payment.payment_id, number, payment.status, f"{payment.amount:.2f}", payment.reference])
     return rows
 

@@ -253,7 +253,8 @@ def _build(
         lines = build_lines(org, type_, element["LineItems"], line_amount_types, unitdp, known_ids, errors)
     else:
         lines = list(existing.lines) if existing else []
-    if existing is not None and existing.status == "AUTHORISED" and existing.payment_ids and status != "VOIDED":
+    paid_or_credited = existing is not None and (existing.payment_ids or existing.amount_credited)
+    if existing is not None and existing.status == "AUTHORISED" and paid_or_credited and status != "VOIDED":
         changed = [line.money_key() for line in lines] != [line.money_key() for line in existing.lines]
         if changed:
             errors.append(HAS_PAYMENTS)
@@ -294,8 +295,9 @@ def _status_errors(existing: Invoice | None, status: str, errors: list[str]) -> 
         if status not in CREATE_STATUSES:
             errors.append(CANNOT_CREATE_STATUS)
         return
-    if existing.payment_ids and status != existing.status:
-        errors.append(status_blocked_by_payments(status))  # voiding included: payments must be removed first
+    if (existing.payment_ids or existing.amount_credited) and status != existing.status:
+        # voiding included: payments and credit note allocations must be removed first
+        errors.append(status_blocked_by_payments(status))
     elif existing.status not in EDITABLE or (
         status != existing.status and (existing.status, status) not in TRANSITIONS
     ):

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from local.xero_sandbox import credit_notes
 from local.xero_sandbox.contacts import ElementResult, contact_summary, failed
 from local.xero_sandbox.formats import (
     date_string,
@@ -34,7 +35,9 @@ from local.xero_sandbox.invoices import Invoice, find_invoice
 from local.xero_sandbox.locks import date_locked, edit_locked
 from local.xero_sandbox.state import Organisation
 
-WHERE_FIELDS = frozenset({"PaymentID", "Invoice.InvoiceID", "Status", "Reference", "PaymentType"})
+WHERE_FIELDS = frozenset(
+    {"PaymentID", "Invoice.InvoiceID", "CreditNote.CreditNoteID", "Status", "Reference", "PaymentType"}
+)
 # Payment's other fields (xero_accounting.yaml): Xero filters on them, the sandbox does not.
 KNOWN_FIELDS = frozenset({"Amount", "BankAmount", "Date", "IsReconciled", "UpdatedDateUTC", "Invoice.InvoiceNumber"})
 
@@ -63,9 +66,12 @@ class Payment:
     status: str
     updated: float
     payment_type: str
+    credit_note_id: str = ""  # a refund out of a credit note (invoice_id is then empty)
 
 
 def create_payment(org: Organisation, element: dict[str, Any], *, now: float) -> ElementResult:
+    if isinstance(element.get("CreditNote"), dict) and not element.get("Invoice"):
+        return _refund(org, element, now=now)
     errors: list[str] = []
     invoice = _invoice(org, element, errors)
     account = _account(org, element, errors)
@@ -105,6 +111,41 @@ def create_payment(org: Organisation, element: dict[str, Any], *, now: float) ->
     return ElementResult(True, payment_json(org, payment))
 
 
+def _refund(org: Organisation, element: dict[str, Any], *, now: float) -> ElementResult:
+    """Cash paid back out of a credit note's remaining credit (Xero's ARCREDITPAYMENT)."""
+    given: dict[str, Any] = element["CreditNote"]
+    key = given.get("CreditNoteID") or given.get("CreditNoteNumber")
+    note = credit_notes.find_credit_note(org, str(key)) if key else None
+    errors: list[str] = []
+    account = _account(org, element, errors)
+    amount = decimal(element.get("Amount"))
+    paid_on: dt.date | None = parse_date(element["Date"]) if element.get("Date") else today(now)
+    if paid_on is None:
+        errors.append(INVALID_DATE)
+    else:
+        errors.extend(date_locked(org, paid_on))
+    if amount is None or amount <= 0:
+        errors.append(AMOUNT_NOT_POSITIVE)
+    errors.extend(credit_notes.refund_problems(note, amount))
+    if errors or note is None or account is None or amount is None or paid_on is None:
+        return failed(element, errors)
+    payment = Payment(
+        payment_id=str(uuid.uuid4()),
+        invoice_id="",
+        account_id=account["AccountID"],
+        date=paid_on,
+        amount=money(amount),
+        reference=str(element.get("Reference", "")),
+        status="AUTHORISED",
+        updated=now,
+        payment_type="ARCREDITPAYMENT" if note.type == "ACCRECCREDIT" else "APCREDITPAYMENT",
+        credit_note_id=note.credit_note_id,
+    )
+    org.payments[payment.payment_id] = payment
+    credit_notes.record_refund(note, payment.payment_id, payment.amount, now)
+    return ElementResult(True, payment_json(org, payment))
+
+
 def delete_payment(org: Organisation, payment_id: str, element: dict[str, Any], *, now: float) -> ElementResult:
     payment = find_payment(org, payment_id)
     if payment is None:
@@ -116,9 +157,14 @@ def delete_payment(org: Organisation, payment_id: str, element: dict[str, Any], 
     locked = edit_locked(org, payment.date)
     if locked:
         return failed(element, locked)
-    invoice: Invoice = org.invoices[payment.invoice_id]
     payment.status = "DELETED"
     payment.updated = now
+    if payment.credit_note_id:
+        note = credit_notes.find_credit_note(org, payment.credit_note_id)
+        assert note is not None
+        credit_notes.remove_refund(note, payment.payment_id, payment.amount, now)
+        return ElementResult(True, payment_json(org, payment))
+    invoice: Invoice = org.invoices[payment.invoice_id]
     invoice.payment_ids.remove(payment.payment_id)
     invoice.amount_paid -= payment.amount
     invoice.updated = now
@@ -166,6 +212,7 @@ def filter_fields(payment: Payment) -> dict[str, Any]:
     return {
         "PaymentID": payment.payment_id,
         "Invoice.InvoiceID": payment.invoice_id,
+        "CreditNote.CreditNoteID": payment.credit_note_id,
         "Status": payment.status,
         "Reference": payment.reference,
         "PaymentType": payment.payment_type,
@@ -174,6 +221,8 @@ def filter_fields(payment: Payment) -> dict[str, Any]:
 
 def payment_json(org: Organisation, payment: Payment) -> dict[str, Any]:
     account = org.account_by_id(payment.account_id) or {}
+    if payment.credit_note_id:
+        return _refund_json(org, payment, account)
     invoice: Invoice = org.invoices[payment.invoice_id]
     contact = org.contacts.get(invoice.contact_id, {"ContactID": invoice.contact_id, "Name": ""})
     return {
@@ -202,6 +251,37 @@ def payment_json(org: Organisation, payment: Payment) -> dict[str, Any]:
             "Date": ms_date(invoice.date),
             "Contact": contact_summary(contact),
             "CurrencyCode": invoice.currency_code,
+        },
+        "HasValidationErrors": False,
+    }
+
+
+def _refund_json(org: Organisation, payment: Payment, account: dict[str, Any]) -> dict[str, Any]:
+    note = credit_notes.find_credit_note(org, payment.credit_note_id)
+    assert note is not None
+    contact = org.contacts.get(note.contact_id, {"ContactID": note.contact_id, "Name": ""})
+    return {
+        "PaymentID": payment.payment_id,
+        "Date": ms_date(payment.date),
+        "BankAmount": number(payment.amount),
+        "Amount": number(payment.amount),
+        "Reference": payment.reference,
+        "CurrencyRate": 1.0,
+        "PaymentType": payment.payment_type,
+        "Status": payment.status,
+        "UpdatedDateUTC": ms_timestamp(payment.updated),
+        "UpdatedDateUTCString": iso_timestamp(payment.updated) + "Z",
+        "HasAccount": True,
+        "IsReconciled": False,
+        "Account": {"AccountID": account.get("AccountID"), "Code": account.get("Code"), "Name": account.get("Name")},
+        "CreditNote": {
+            "CreditNoteID": note.credit_note_id,
+            "CreditNoteNumber": note.number,
+            "Status": note.status,
+            "RemainingCredit": number(note.remaining_credit),
+            "Total": number(note.total),
+            "Contact": contact_summary(contact),
+            "CurrencyCode": note.currency_code,
         },
         "HasValidationErrors": False,
     }

@@ -43,6 +43,10 @@ SERVED_OPERATIONS: tuple[tuple[str, str], ...] = (
     ("PUT", "/Payments"),
     ("POST", "/Payments"),
     ("POST", "/Payments/{PaymentID}"),
+    ("PUT", "/CreditNotes"),
+    ("POST", "/CreditNotes"),
+    ("POST", "/CreditNotes/{CreditNoteID}"),
+    ("PUT", "/CreditNotes/{CreditNoteID}/Allocations"),
 )
 
 # Where the spec contradicts itself, the other form is accepted too: for these two operations the

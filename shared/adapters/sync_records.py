@@ -5,6 +5,8 @@
 | invoice sync record         | ``ACCOUNT#<account id>`` | ``INVOICE#<invoice id>``   |
 | contact sync record         | ``ACCOUNT#<account id>`` | ``CONTACT#<contact id>``   |
 | payment sync record         | ``ACCOUNT#<account id>`` | ``PAYMENT#<payment id>``   |
+| credit note sync record     | ``ACCOUNT#<account id>`` | ``CREDIT_NOTE#<id>``       |
+| refund sync record          | ``ACCOUNT#<account id>`` | ``REFUND#<refund id>``     |
 | parked event (TTL)          | ``ACCOUNT#<account id>`` | ``PARKED#<event id>``      |
 
 An invoice is *claimed* before anything is sent to Xero: one conditional write that succeeds only
@@ -35,7 +37,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from shared.adapters.dynamo import account_pk, from_item, is_conditional_failure, to_attr, to_item, update_arguments
 from shared.errors import StorageError
-from shared.models.records import ContactRecord, InvoiceRecord, PaymentRecord
+from shared.models.records import ContactRecord, CreditNoteRecord, InvoiceRecord, PaymentRecord, RefundRecord
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -112,23 +114,36 @@ def activity_values(account_id: str, now: datetime) -> dict[str, Any]:
 CLEARED_FAILURE = ("error_code", "error_message", "error_fix", "xero_messages", "failed_pk", "failed_at")
 
 
-RecordKind = Literal["INVOICE", "CONTACT", "PAYMENT"]
-RECORD_MODELS: dict[str, type[InvoiceRecord | ContactRecord | PaymentRecord]] = {
+RecordKind = Literal["INVOICE", "CONTACT", "PAYMENT", "CREDIT_NOTE", "REFUND"]
+AnyRecord = InvoiceRecord | ContactRecord | PaymentRecord | CreditNoteRecord | RefundRecord
+RECORD_MODELS: dict[str, type[AnyRecord]] = {
     "INVOICE": InvoiceRecord,
     "CONTACT": ContactRecord,
     "PAYMENT": PaymentRecord,
+    "CREDIT_NOTE": CreditNoteRecord,
+    "REFUND": RefundRecord,
 }
-RECORD_IDS = {"INVOICE": "invoice_id", "CONTACT": "contact_id", "PAYMENT": "payment_id"}
+RECORD_IDS = {
+    "INVOICE": "invoice_id",
+    "CONTACT": "contact_id",
+    "PAYMENT": "payment_id",
+    "CREDIT_NOTE": "credit_note_id",
+    "REFUND": "refund_id",
+}
 # Attributes of the claims of earlier versions: a whole record written by the push has none.
 _NOT_STORED = frozenset({"pending_version", "pending_until", "last_event"})
 
 
-def record_item(account_id: str, record: InvoiceRecord | ContactRecord | PaymentRecord) -> dict[str, Any]:
+def record_item(account_id: str, record: AnyRecord) -> dict[str, Any]:
     """A record as its DynamoDB item: keys, the event compressed, and the sparse indexes' keys."""
     if isinstance(record, InvoiceRecord):
         sk = f"INVOICE#{record.invoice_id}"
     elif isinstance(record, ContactRecord):
         sk = f"CONTACT#{record.contact_id}"
+    elif isinstance(record, CreditNoteRecord):
+        sk = f"CREDIT_NOTE#{record.credit_note_id}"
+    elif isinstance(record, RefundRecord):
+        sk = f"REFUND#{record.refund_id}"
     else:
         sk = f"PAYMENT#{record.payment_id}"
     values = {k: v for k, v in record.model_dump(mode="python").items() if k not in _NOT_STORED}
@@ -439,13 +454,13 @@ class SyncRecords:
     # --- whole records, in batches (the push: one writer per organisation) ---------------------
 
     def load(self, account_id: str, kind: RecordKind, ids: list[str]) -> dict[str, Any]:
-        """The records of ``ids`` (``kind`` "INVOICE", "CONTACT" or "PAYMENT"), typed, by id."""
+        """The records of ``ids`` (``kind``: "INVOICE", "CONTACT", "PAYMENT", "CREDIT_NOTE", "REFUND"), by id."""
         model = RECORD_MODELS[kind]
         items = self._batch_get(account_id, [f"{kind}#{i}" for i in ids])
         key = RECORD_IDS[kind]
         return {str(item[key]): model.model_validate(item) for item in items if key in item}
 
-    def put_all(self, account_id: str, records: list[InvoiceRecord | ContactRecord | PaymentRecord]) -> None:
+    def put_all(self, account_id: str, records: list[AnyRecord]) -> None:
         """Write whole records, 25 a request (BatchWriteItem). Only the push writes this way, and an
         organisation has one push at a time (its flush tickets share a FIFO message group)."""
         requests = [{"PutRequest": {"Item": to_item(record_item(account_id, r))}} for r in records]

@@ -67,6 +67,8 @@ class FailureItem(BaseModel):
 
     invoice_id: str
     payment_id: str | None = None
+    credit_note_id: str | None = Field(default=None, description="A credit note's failure, or its refund's")
+    refund_id: str | None = None
     number: str | None = None
     failure: SyncFailureView
 
@@ -111,6 +113,8 @@ def get_failures(
             FailureItem(
                 invoice_id=str(item.get("invoice_id", "")),
                 payment_id=item.get("payment_id"),
+                credit_note_id=item.get("credit_note_id"),
+                refund_id=item.get("refund_id"),
                 number=item.get("number"),
                 failure=failure_view(item),
             )

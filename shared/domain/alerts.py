@@ -87,6 +87,8 @@ class Alerts:
                 currency=failure.currency,
                 contact_id=failure.contact_id,
                 contact_name=failure.contact_name,
+                credit_note_id=failure.credit_note_id,
+                credit_note_number=failure.credit_note_number,
             ),
             connection=None,
             now=now,

@@ -236,8 +236,10 @@ def payment_element(payment: Payment, *, xero_invoice_id: str, account: PaymentA
     if payment.kind == "refund":
         raise Rejected(
             "refund_not_supported",
-            f"Refund {payment.payment_id} was not synced: refunds are not sent to Xero yet.",
-            "Record the refund in Xero by hand.",
+            f"Refund {payment.payment_id} was not synced: a refund is sent to Xero as a credit note and the cash "
+            "paid back out of it, not as a payment of the invoice.",
+            "Publish a credit_note.upserted for the refund (applied to the invoice if it is still due) and a "
+            "refund.recorded for the cash paid back.",
         )
     if account is None:
         raise Rejected(

@@ -82,6 +82,7 @@ class FailureRow:
     fix: str
     xero_messages: list[str]
     failed_at: str | None
+    credit: str | None = None  # "Credit note CN-1" or "Refund rf-1 of credit note CN-1": not an invoice
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class ActivityRow:
     total: float | None
     at: str | None
     error_code: str | None
+    credit: str | None = None  # as in FailureRow
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,7 @@ def _failure_row(item: dict[str, Any]) -> FailureRow:
         fix=str(item.get("error_fix", "")),
         xero_messages=[str(m) for m in item.get("xero_messages") or []],
         failed_at=item.get("failed_at"),
+        credit=credit_name(item),
     )
 
 
@@ -416,7 +419,20 @@ def _activity_row(item: dict[str, Any]) -> ActivityRow:
         total=float(total) if isinstance(total, int | float) else None,
         at=item.get("activity_at"),
         error_code=item.get("error_code"),
+        credit=credit_name(item),
     )
+
+
+def credit_name(item: dict[str, Any]) -> str | None:
+    """What a credit note's or refund's record is called on the page (its sort key says which it is:
+    every index projects the table's keys)."""
+    sk = str(item.get("sk", ""))
+    if sk.startswith("CREDIT_NOTE#"):
+        return f"Credit note {item.get('number') or sk.removeprefix('CREDIT_NOTE#')}"
+    if sk.startswith("REFUND#"):
+        refund = sk.removeprefix("REFUND#")
+        return f"Refund {refund} of credit note {item.get('credit_note_id') or '(not known)'}"
+    return None
 
 
 def moment(value: str | None) -> datetime | None:

@@ -141,7 +141,11 @@ def _subject(
     currency: str | None,
     contact_id: str | None,
     contact_name: str | None,
+    credit_note_id: str | None = None,
+    credit_note_number: str | None = None,
 ) -> _Subject:
+    if kind in ("credit_note", "refund"):
+        return _credit_subject(kind, payment_id, amount, currency, credit_note_id, credit_note_number)
     if kind == "payment":
         money = money_text(amount, currency)
         on_invoice = f" on invoice {invoice_number}" if invoice_number else ""
@@ -160,6 +164,27 @@ def _subject(
     facts = [("Invoice", invoice_number or "(no number yet)"), ("Reference", invoice_id)]
     closing = "Other invoices keep syncing; only this one is waiting for you."
     return _Subject(label, tuple(facts), "Retry this invoice", closing)
+
+
+def _credit_subject(
+    kind: str,
+    refund_id: str | None,
+    amount: Decimal | None,
+    currency: str | None,
+    credit_note_id: str | None,
+    credit_note_number: str | None,
+) -> _Subject:
+    note = credit_note_number or credit_note_id or "(number not known)"
+    facts = [("Credit note", note)] + ([("Credit note reference", credit_note_id)] if credit_note_id else [])
+    if kind == "refund":
+        money = money_text(amount, currency)
+        label = f"A refund of {money} from credit note {note}" if money else f"A refund from credit note {note}"
+        facts = [("Refund", money or "(amount not known)"), *facts]
+        facts += [("Refund reference", refund_id)] if refund_id else []
+        closing = "Other invoices, credit notes and refunds keep syncing; only this refund is waiting for you."
+        return _Subject(label, tuple(facts), "", closing)
+    closing = "Other invoices and credit notes keep syncing; only this credit note is waiting for you."
+    return _Subject(f"Credit note {note}", tuple(facts), "", closing)
 
 
 def money_text(amount: Decimal | None, currency: str | None) -> str:
@@ -185,6 +210,8 @@ def sync_failed(
     currency: str | None = None,
     contact_id: str | None = None,
     contact_name: str | None = None,
+    credit_note_id: str | None = None,
+    credit_note_number: str | None = None,
 ) -> OutgoingEmail:
     """What could not be sent to Xero (an invoice, a payment on an invoice, a contact), why, and the fix."""
     subject = _subject(
@@ -196,6 +223,8 @@ def sync_failed(
         currency=currency,
         contact_id=contact_id,
         contact_name=contact_name,
+        credit_note_id=credit_note_id,
+        credit_note_number=credit_note_number,
     )
     explained = [explain(m, brand=ctx.brand) for m in xero_messages]
     fixes = [fix] + [e.fix for e in explained if e.fix and e.fix != fix]
@@ -216,6 +245,8 @@ def sync_failed(
     blocks.append(Bullets(tuple(fixes)))
     if subject_kind == "contact":
         blocks.append(Paragraph(f"Then save the contact again in {ctx.brand} to send it."))
+    elif subject_kind in ("credit_note", "refund"):
+        blocks.append(Paragraph(f"Then save the credit note again in {ctx.brand} to send it (its refunds go with it)."))
     else:
         # A payment is retried from its invoice's page: the retry sends the invoice's failed payments too.
         link = ctx.invoice_link(invoice_id) if invoice_id else None

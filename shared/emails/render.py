@@ -66,6 +66,17 @@ def examples(ctx: EmailContext = EXAMPLE_CONTEXT) -> dict[str, OutgoingEmail]:
             fix="Correct the points Xero raised (listed above) in the contact, then save it again.",
             xero_messages=("Email address must be valid.",),
         ),
+        "sync_failed_credit_note": messages.sync_failed(
+            ctx,
+            subject_kind="credit_note",
+            invoice_id="",
+            invoice_number=None,
+            credit_note_id="cn_5a10",
+            credit_note_number="CN-0007",
+            code="credit_exceeds_invoice_due",
+            message="Credit note CN-0007 applies NZD 80.00 to invoice INV-0042, which has only NZD 50.00 due in Xero.",
+            fix="Apply at most the invoice's amount due, then save the credit note again.",
+        ),
         "reconnect_needed": messages.reconnect_needed(
             ctx,
             organisation="Harbour Cafe Ltd",

@@ -13,15 +13,16 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
-# What failed. Credit notes will be one more kind, with their own id and number fields.
-SubjectKind = Literal["invoice", "payment", "contact"]
+# What failed.
+SubjectKind = Literal["invoice", "payment", "contact", "credit_note", "refund"]
 
 
 class SyncFailure(BaseModel):
     """One thing that could not be sent to Xero and why. Only ``code``, ``message`` and ``fix`` are
     needed; the rest says what failed: an invoice (``invoice_id``, ``invoice_number``), a payment
-    (``payment_id``, ``amount``, ``currency``, and its invoice's id and number), or a contact
-    (``contact_id``, ``contact_name``)."""
+    (``payment_id``, ``amount``, ``currency``, and its invoice's id and number), a contact
+    (``contact_id``, ``contact_name``), a credit note (``credit_note_id``, ``credit_note_number``) or a
+    refund out of one (``payment_id`` is the refund's id, with ``amount``, ``currency`` and its credit note)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -37,6 +38,8 @@ class SyncFailure(BaseModel):
     currency: str | None = Field(default=None, max_length=3)
     contact_id: str | None = Field(default=None, max_length=300)
     contact_name: str | None = Field(default=None, max_length=300)
+    credit_note_id: str | None = Field(default=None, max_length=300)
+    credit_note_number: str | None = Field(default=None, max_length=300)
 
     @property
     def subject_key(self) -> str:
@@ -45,6 +48,10 @@ class SyncFailure(BaseModel):
             return f"payment:{self.payment_id}"
         if self.subject_kind == "contact" and self.contact_id:
             return f"contact:{self.contact_id}"
+        if self.subject_kind == "credit_note" and self.credit_note_id:
+            return f"credit_note:{self.credit_note_id}"
+        if self.subject_kind == "refund" and self.payment_id:
+            return f"refund:{self.payment_id}"
         return self.invoice_id  # invoices keep the key they always had
 
 

@@ -227,8 +227,65 @@ class Payment(_Model):
     date: date
     reference: Line | None = Field(default=None, max_length=255)
     kind: Literal["payment", "refund"] = Field(
-        default="payment", description="Refunds are refused with a clear reason until they are supported"
+        default="payment",
+        description="Refunds of an invoice's payment are refused with a clear reason: a refund is a credit note "
+        "(credit_note.upserted) and its refund.recorded",
     )
+
+
+class CreditNoteStatus(StrEnum):
+    DRAFT = "draft"
+    ISSUED = "issued"
+    VOID = "void"
+
+
+class CreditApplied(_Model):
+    """Part of a credit note applied to one invoice (a Xero allocation)."""
+
+    invoice_id: Identifier
+    amount: PositiveMoney
+
+
+class CreditNote(_Model):
+    """A credit note, as a full snapshot: its lines, and the invoices it applies to with how much.
+
+    ``applied_to`` is the whole truth each time: an invoice left out, or a smaller amount, is a change
+    Xero cannot take from the sync (an allocation in Xero is never reduced by it) and is refused.
+    """
+
+    credit_note_id: Identifier
+    number: RequiredLine = Field(min_length=1, max_length=255)
+    version: Version
+    status: CreditNoteStatus
+    currency: CurrencyCode
+    issue_date: date
+    reference: Line | None = Field(default=None, max_length=255)
+    amounts_are: AmountsAre = AmountsAre.TAX_EXCLUSIVE
+    contact: Contact
+    line_items: tuple[LineItem, ...] = Field(min_length=1, max_length=500)
+    totals: Totals | None = None
+    applied_to: tuple[CreditApplied, ...] = Field(
+        default=(), max_length=50, description="The invoices this credit is applied to, and how much to each"
+    )
+
+    @field_validator("applied_to")
+    @classmethod
+    def _one_entry_per_invoice(cls, value: tuple[CreditApplied, ...]) -> tuple[CreditApplied, ...]:
+        seen = [a.invoice_id for a in value]
+        twice = sorted({i for i in seen if seen.count(i) > 1})
+        if twice:
+            raise ValueError(f"each invoice appears once; {', '.join(twice)} appear more than once")
+        return value
+
+
+class Refund(_Model):
+    """Cash paid back to the customer out of a credit note's remaining credit."""
+
+    refund_id: Identifier
+    credit_note_id: Identifier
+    amount: PositiveMoney
+    date: date
+    reference: Line | None = Field(default=None, max_length=255)
 
 
 class VersionedContact(Contact):
@@ -267,11 +324,27 @@ class ContactUpserted(_Envelope):
     data: VersionedContact
 
 
+class CreditNoteUpserted(_Envelope):
+    type: Literal["credit_note.upserted"]
+    data: CreditNote
+
+
+class RefundRecorded(_Envelope):
+    type: Literal["refund.recorded"]
+    data: Refund
+
+
 InvoiceEvent = InvoiceUpserted | InvoiceVoided | InvoiceDeleted
 """The events of one invoice's life (its version orders them); a union ``isinstance`` takes."""
 
 Event = Annotated[
-    InvoiceUpserted | InvoiceVoided | InvoiceDeleted | PaymentRecorded | ContactUpserted,
+    InvoiceUpserted
+    | InvoiceVoided
+    | InvoiceDeleted
+    | PaymentRecorded
+    | ContactUpserted
+    | CreditNoteUpserted
+    | RefundRecorded,
     Field(discriminator="type"),
 ]
 EVENT: TypeAdapter[Event] = TypeAdapter(Event)
@@ -281,6 +354,8 @@ EVENT_TYPES: dict[str, type[_Envelope]] = {
     "invoice.deleted": InvoiceDeleted,
     "payment.recorded": PaymentRecorded,
     "contact.upserted": ContactUpserted,
+    "credit_note.upserted": CreditNoteUpserted,
+    "refund.recorded": RefundRecorded,
 }
 
 

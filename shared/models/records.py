@@ -102,3 +102,61 @@ class PaymentRecord(_Record):
         if self.belongs_to(tenant_id):
             return self
         return self.model_copy(update={"tenant_id": tenant_id, "xero_payment_id": None, "amount": None})
+
+
+class CreditNoteRecord(_Record):
+    """A credit note as Xero holds it for this account: its id, status, and how much of it is allocated
+    to each invoice and refunded (what the next version of the credit note is compared with)."""
+
+    credit_note_id: str
+    number: str | None = None
+    xero_credit_note_id: str | None = None
+    xero_status: str | None = None
+    xero_contact_id: str | None = None
+    fingerprint: str | None = None
+    money_fingerprint: str | None = Field(
+        default=None, description="Of what Xero does not let change once the credit note is used: lines, contact, date"
+    )
+    last_version: int = 0
+    currency: str | None = None
+    total: Decimal | None = None
+    allocated: dict[str, Decimal] = Field(
+        default_factory=dict, description="Platform invoice id → the amount of this credit allocated to it in Xero"
+    )
+    applied: dict[str, Decimal] = Field(
+        default_factory=dict, description="What the last version pushed applies to each invoice (some may wait)"
+    )
+    refunded: Decimal = Decimal(0)
+    sending: bool = Field(
+        default=False, description="A write was sent and its answer not recorded: look in Xero before writing again"
+    )
+    last_skipped_version: int | None = None
+    skipped_count: int = 0
+    last_pushed_at: str | None = None
+
+    @property
+    def remaining_credit(self) -> Decimal | None:
+        if self.total is None:
+            return None
+        return self.total - sum(self.allocated.values(), Decimal(0)) - self.refunded
+
+    def in_organisation(self, tenant_id: str) -> CreditNoteRecord:
+        if self.belongs_to(tenant_id):
+            return self
+        return CreditNoteRecord(credit_note_id=self.credit_note_id, tenant_id=tenant_id, number=self.number)
+
+
+class RefundRecord(_Record):
+    """Cash paid back out of a credit note (a Xero payment against the credit note)."""
+
+    refund_id: str
+    credit_note_id: str | None = None
+    xero_payment_id: str | None = None
+    amount: Decimal | None = None
+    date: str | None = None
+    sending: bool = False
+
+    def in_organisation(self, tenant_id: str) -> RefundRecord:
+        if self.belongs_to(tenant_id):
+            return self
+        return RefundRecord(refund_id=self.refund_id, tenant_id=tenant_id, credit_note_id=self.credit_note_id)

@@ -597,7 +597,7 @@ def activity_section(activity: Activity, ctx: PageContext) -> str:
 
 
 def _failure(f: FailureRow, ctx: PageContext) -> str:
-    what = (
+    what = f.credit or (
         f"Payment {f.payment_id} of invoice {f.number or f.invoice_id}"
         if f.payment_id
         else (f"Invoice {f.number or f.invoice_id}")
@@ -615,12 +615,18 @@ def _failure(f: FailureRow, ctx: PageContext) -> str:
         f'<li class="failure"><div class="what"><strong>{e(what)}</strong>'
         f'<span class="badge warn">Failed</span> <span class="meta">{_when(f.failed_at)}</span></div>'
         f'<p>{e(f.message)}</p>{xero_list}<p class="fix"><strong>Fix:</strong> {e(f.fix)}</p>'
-        f'<p class="hint">After fixing it, retry: the invoice is sent again.</p>{retry}</li>'
+        + (
+            '<p class="hint">After fixing it, save the credit note again: it is sent again.</p></li>'
+            if f.credit
+            else f'<p class="hint">After fixing it, retry: the invoice is sent again.</p>{retry}</li>'
+        )
     )
 
 
 def _recent(r: ActivityRow) -> str:
-    what = f"Payment {r.payment_id} of {r.number or r.invoice_id}" if r.payment_id else r.number or r.invoice_id
+    what = r.credit or (
+        f"Payment {r.payment_id} of {r.number or r.invoice_id}" if r.payment_id else r.number or r.invoice_id
+    )
     if r.state == "synced":
         badge = '<span class="badge ok">Synced</span>'
         detail = " · ".join(x for x in (r.xero_status or "", f"{r.total:,.2f}" if r.total is not None else "") if x)

@@ -34,7 +34,14 @@ def test_the_demo_runs_the_whole_integration_and_shows_what_a_user_sees(aws, san
     assert "queue drained" in out
     # What landed in Xero: the right totals, to the cent, and the payments that made one PAID.
     assert "INV-5001  PAID  total 194.93  due 0.0" in out
-    assert "INV-5002  AUTHORISED  total 252.5  due 252.5" in out
+    assert "INV-5002  AUTHORISED  total 252.5  due 212.5" in out  # 40.00 of credit note CN-9001 applied
+    # A partial refund end to end: a credit note issued against INV-5002, part allocated, the rest paid back.
+    assert "published 11-credit-note-issued.json" in out
+    assert "credit notes (1):" in out
+    assert "CN-9001  PAID  total 57.5  credit left 0.0" in out
+    assert "allocated 40.0 to INV-5002" in out
+    assert "refunds (1):" in out
+    assert "17.5 paid back from CN-9001 out of account 090" in out
     assert "INV-5004" not in out.split("10. What landed")[1].split("11. Dead-letter queue")[0]
     # Two products and a tracking category mapped, and the invoice's lines in Xero as mapped.
     assert "mapped product 'prod-sourdough' → item SOURDOUGH-LOAF, the item's account" in out

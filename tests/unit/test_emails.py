@@ -212,6 +212,7 @@ def test_the_committed_example_emails_are_what_the_templates_render(tmp_path):
         "reconnect_needed.html",
         "sync_failed.html",
         "sync_failed_contact.html",
+        "sync_failed_credit_note.html",
         "sync_failed_payment.html",
     ]
     for path in written:

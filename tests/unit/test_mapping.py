@@ -53,7 +53,14 @@ def test_every_sample_message_parses_and_the_schemas_name_every_type() -> None:
     names = sorted(p.name for p in MESSAGES.glob("*.json"))
     assert len(names) >= 8
     types = {parse_event(p.read_text()).type for p in MESSAGES.glob("*.json")}
-    assert types == {"contact.upserted", "invoice.upserted", "invoice.voided", "payment.recorded"}
+    assert types == {
+        "contact.upserted",
+        "invoice.upserted",
+        "invoice.voided",
+        "payment.recorded",
+        "credit_note.upserted",
+        "refund.recorded",
+    }
     schema_dir = MESSAGES.parent / "schema"
     for name, schema in json_schemas().items():
         assert json.loads((schema_dir / f"{name}.schema.json").read_text()) == schema, "run make schemas"
@@ -167,5 +174,5 @@ def test_contact_and_payment_elements() -> None:
     assert payment_element(payment, xero_invoice_id="x1", account=account)["Account"] == {"AccountID": "acc-1"}
     with pytest.raises(Rejected, match="no Xero account"):
         payment_element(payment, xero_invoice_id="x1", account=None)
-    with pytest.raises(Rejected, match="refunds"):
+    with pytest.raises(Rejected, match="credit note"):
         payment_element(payment.model_copy(update={"kind": "refund"}), xero_invoice_id="x1", account=account)

@@ -1,5 +1,6 @@
 """One account's share of a batch, through the stages in order: connection and settings, claims,
-invoice checks, contacts, invoices, payments. Whatever goes wrong for one account leaves the other
+invoice and credit note checks, contacts, invoices, payments, credit notes (their allocations and
+refunds). Whatever goes wrong for one account leaves the other
 accounts of the batch untouched."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from shared.adapters.outbox import InFlight
-from shared.domain.push import claims, contacts, invoices, payments
+from shared.domain.push import claims, contacts, credit_notes, invoices, payments
 from shared.domain.push.model import Fate, Message, Outcome
 from shared.domain.status import announce
 from shared.domain.xero_session import OutOfBudget, XeroSession
@@ -143,10 +144,13 @@ def _stages(run: AccountRun) -> None:
         on_success=lambda: _active(run),
     )
     work = claims.claim_invoices(run)
+    notes = credit_notes.claim(run)
     invoices.prepare(run, work)
-    contacts.resolve(run, work)
+    credit_notes.prepare(run, notes)
+    contacts.resolve(run, work, credit_notes.contacts(notes))
     invoices.send(run, work)
     payments.push(run)
+    credit_notes.send(run, notes)
 
 
 def _active(run: AccountRun) -> None:

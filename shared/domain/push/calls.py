@@ -57,12 +57,15 @@ def write(
     elements: list[dict[str, Any]],
     identities: list[str],
     params: dict[str, str] = ELEMENT_PARAMS,
+    key: str | None = None,
 ) -> list[Result]:
-    """Send one batch; per element, Xero's answer or its validation messages."""
+    """Send one batch; per element, Xero's answer or its validation messages. ``key`` names the body's
+    array when it is not the resource (``{"Allocations": [...]}`` to ``CreditNotes/{id}/Allocations``)."""
     if not elements:
         return []
+    name = key or resource
     try:
-        answer = session.write(method, resource, {resource: elements}, identities=identities, params=params)
+        answer = session.write(method, resource, {name: elements}, identities=identities, params=params)
     except XeroValidationError as exc:
         if len(elements) == 1:
             return [(None, exc.messages or [str(exc)])]
@@ -70,11 +73,11 @@ def write(
         return [
             result
             for element, identity in zip(elements, identities, strict=True)
-            for result in write(session, method, resource, [element], [identity], params)
+            for result in write(session, method, resource, [element], [identity], params, key)
         ]
-    returned = answer.get(resource, [])
+    returned = answer.get(name, [])
     if len(returned) != len(elements):
-        raise XeroUnavailable(f"Xero answered {len(returned)} {resource} for {len(elements)} sent", 200)
+        raise XeroUnavailable(f"Xero answered {len(returned)} {name} for {len(elements)} sent", 200)
     results: list[Result] = []
     for element in returned:
         messages = [str(e.get("Message", "")) for e in element.get("ValidationErrors", []) if isinstance(e, dict)]

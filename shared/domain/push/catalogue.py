@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from shared.domain.products import Catalogue, needs
 from shared.domain.push import calls
 from shared.models.chart import XeroItem, XeroTrackingCategory
-from shared.models.events import InvoiceUpserted
+from shared.models.events import Invoice, InvoiceUpserted
 
 if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun, PushParts
@@ -55,8 +55,13 @@ def _kept(parts: PushParts) -> _Kept:
 def read(run: AccountRun, work: Iterable[InvoiceWork]) -> Catalogue:
     """The catalogue the lines of ``work`` need: nothing read when no line is mapped to an item or a
     tracking category."""
+    return read_for(run, [w.event.data for w in work if isinstance(w.event, InvoiceUpserted)])
+
+
+def read_for(run: AccountRun, documents: Iterable[Invoice]) -> Catalogue:
+    """The catalogue these invoices' (or credit notes') lines need."""
     settings = run.account_settings
-    wanted = needs(settings, (w.event.data for w in work if isinstance(w.event, InvoiceUpserted)))
+    wanted = needs(settings, documents)
     items = _items(run, wanted.item_ids, settings) if wanted.item_ids else {}
     categories = _categories(run, settings) if wanted.tracking else None
     return Catalogue(items, categories)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.org_registry import Holder
@@ -38,9 +39,11 @@ ASSIGNED = "already assigned to another contact"
 MAX_CONTACT_NUMBER = 50
 
 
-def resolve(run: AccountRun, work: list[InvoiceWork]) -> None:
+def resolve(run: AccountRun, work: list[InvoiceWork], also: Iterable[Contact] = ()) -> None:
+    """``also``: the contacts of other documents of the batch (credit notes)."""
     updates = _newest_updates(run)
-    embedded = {
+    embedded = {c.contact_id: c for c in also}
+    embedded |= {
         w.event.data.contact.contact_id: w.event.data.contact
         for w in work
         if w.live and isinstance(w.event, InvoiceUpserted)

@@ -220,14 +220,16 @@ def _removal_status(record: InvoiceRecord) -> str | None:
 
 
 def _refuse_paid_void(record: InvoiceRecord) -> None:
-    """Xero does not void an invoice with payments. Removing them would take money received out of the
-    books without the platform saying so, so the service refuses and says what to do instead."""
+    """Xero does not void an invoice with payments or credit notes allocated to it. Removing them would
+    take money received (or credit given) out of the books without the platform saying so, so the
+    service refuses and says what to do instead."""
     if record.xero_status == "PAID" or record.amount_paid > 0:
         raise Rejected(
             "invoice_has_payments",
-            f"Invoice {record.number or record.invoice_id} has {record.amount_paid} paid in Xero, and Xero does "
-            "not void an invoice with payments.",
-            "Refund the payments on the platform (or remove them from the invoice in Xero), then retry the invoice.",
+            f"Invoice {record.number or record.invoice_id} has {record.amount_paid} paid or credited in Xero "
+            "(payments, or credit notes allocated to it), and Xero does not void an invoice with either.",
+            "Refund the payments on the platform, or take the credit note off the invoice (remove its allocation "
+            "in Xero), then retry the invoice.",
         )
 
 

@@ -12,13 +12,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.models.records import ContactRecord, InvoiceRecord, PaymentRecord
+from shared.models.records import ContactRecord, CreditNoteRecord, InvoiceRecord, PaymentRecord, RefundRecord
 
 if TYPE_CHECKING:
     from shared.adapters.sync_records import SyncRecords
     from shared.errors import Rejected
 
-Record = InvoiceRecord | ContactRecord | PaymentRecord
+Record = InvoiceRecord | ContactRecord | PaymentRecord | CreditNoteRecord | RefundRecord
 
 
 class Ledger:
@@ -29,6 +29,8 @@ class Ledger:
         self._invoices: dict[str, InvoiceRecord] = {}
         self._contacts: dict[str, ContactRecord] = {}
         self._payments: dict[str, PaymentRecord] = {}
+        self._credit_notes: dict[str, CreditNoteRecord] = {}
+        self._refunds: dict[str, RefundRecord] = {}
         self._dirty: dict[tuple[str, str], Record] = {}
 
     # --- reading -------------------------------------------------------------------------------
@@ -59,6 +61,20 @@ class Ledger:
                 self._payments[payment_id] = record.in_organisation(self.tenant_id)
         return {i: self._payments[i] for i in ids if i in self._payments}
 
+    def credit_notes(self, ids: list[str]) -> dict[str, CreditNoteRecord]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._credit_notes]
+        if missing:
+            for credit_note_id, record in self._records.load(self.account_id, "CREDIT_NOTE", missing).items():
+                self._credit_notes[credit_note_id] = record.in_organisation(self.tenant_id)
+        return {i: self._credit_notes[i] for i in ids if i in self._credit_notes}
+
+    def refunds(self, ids: list[str]) -> dict[str, RefundRecord]:
+        missing = [i for i in dict.fromkeys(ids) if i not in self._refunds]
+        if missing:
+            for refund_id, record in self._records.load(self.account_id, "REFUND", missing).items():
+                self._refunds[refund_id] = record.in_organisation(self.tenant_id)
+        return {i: self._refunds[i] for i in ids if i in self._refunds}
+
     # --- changing ------------------------------------------------------------------------------
 
     def put(self, record: Record) -> None:
@@ -69,9 +85,19 @@ class Ledger:
         elif isinstance(record, ContactRecord):
             self._contacts[record.contact_id] = record
             self._dirty[("CONTACT", record.contact_id)] = record
+        elif isinstance(record, CreditNoteRecord):
+            self._credit_notes[record.credit_note_id] = record
+            self._dirty[("CREDIT_NOTE", record.credit_note_id)] = record
+        elif isinstance(record, RefundRecord):
+            self._refunds[record.refund_id] = record
+            self._dirty[("REFUND", record.refund_id)] = record
         else:
             self._payments[record.payment_id] = record
             self._dirty[("PAYMENT", record.payment_id)] = record
+
+    def stage_now(self, records: list[Record]) -> None:
+        """Write these records at once, before a Xero write: what a crash must not forget was sent."""
+        self._records.put_all(self.account_id, [r.model_copy(update={"tenant_id": self.tenant_id}) for r in records])
 
     def fail_invoice(
         self, account_id: str, invoice_id: str, version: int, failure: Rejected, now: datetime, extra: dict[str, Any]
@@ -85,6 +111,20 @@ class Ledger:
         current = self.payments([payment_id]).get(payment_id) or PaymentRecord(payment_id=payment_id)
         if current.xero_payment_id:
             return  # in Xero already: this event's failure is told, the record stays as it is
+        self.put(current.model_copy(update={**_failed(failure, now), **_kept(extra)}))
+
+    def fail_credit_note(
+        self, credit_note_id: str, version: int, failure: Rejected, now: datetime, extra: dict[str, Any]
+    ) -> None:
+        current = self.credit_notes([credit_note_id]).get(credit_note_id) or CreditNoteRecord(
+            credit_note_id=credit_note_id
+        )
+        self.put(current.model_copy(update={**_failed(failure, now), "failed_version": version, **_kept(extra)}))
+
+    def fail_refund(self, refund_id: str, failure: Rejected, now: datetime, extra: dict[str, Any]) -> None:
+        current = self.refunds([refund_id]).get(refund_id) or RefundRecord(refund_id=refund_id)
+        if current.xero_payment_id:
+            return
         self.put(current.model_copy(update={**_failed(failure, now), **_kept(extra)}))
 
     def write(self) -> int:
@@ -114,7 +154,7 @@ def _kept(extra: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in extra.items() if k in KEPT}
 
 
-KEPT = frozenset({"last_event", "number", "invoice_id", "amount", "updated_at"})
+KEPT = frozenset({"last_event", "number", "invoice_id", "amount", "updated_at", "credit_note_id"})
 
 
 def synced(**values: Any) -> dict[str, Any]:

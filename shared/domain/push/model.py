@@ -94,7 +94,13 @@ def subject_of(message: Message) -> str:
     if event is None:
         return message.message_id
     data = event.data
-    for kind, field_name in (("payment", "payment_id"), ("invoice", "invoice_id"), ("contact", "contact_id")):
+    for kind, field_name in (
+        ("payment", "payment_id"),
+        ("refund", "refund_id"),
+        ("invoice", "invoice_id"),
+        ("credit_note", "credit_note_id"),
+        ("contact", "contact_id"),
+    ):
         value = getattr(data, field_name, None)
         if value is not None:
             return f"{event.account_id}/{kind}/{value}"

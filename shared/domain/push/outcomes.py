@@ -7,11 +7,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.adapters.sync_records import MAX_KEPT_EVENT_BYTES, compress
+from shared.domain.push import credit_failures
 from shared.domain.push.model import Fate, Message, Outcome, Tally
 from shared.domain.status import announce
 from shared.errors import Rejected, StorageError, SyncError, XeroError
 from shared.models.alerts import SyncFailedAlert, SyncFailure
-from shared.models.events import ContactUpserted, Event, InvoiceDeleted, InvoiceUpserted, InvoiceVoided, PaymentRecorded
+from shared.models.events import (
+    ContactUpserted,
+    CreditNoteUpserted,
+    Event,
+    InvoiceDeleted,
+    InvoiceUpserted,
+    InvoiceVoided,
+    PaymentRecorded,
+    RefundRecorded,
+)
 from shared.models.status_events import InvoiceSynced, InvoiceSyncFailed
 from shared.observability import logger
 
@@ -66,6 +76,8 @@ def record_failure(
             {**extra, "number": event.data.number},
         )
         message.failure = alert(event.data.invoice_id, event.data.number, failure)
+    elif isinstance(event, CreditNoteUpserted | RefundRecorded):
+        message.failure = credit_failures.record(parts, event, failure, now, extra, ledger)
     else:
         assert isinstance(event, ContactUpserted)
         message.failure = alert(

@@ -31,7 +31,15 @@ from tests.support.events import sqs_record
 
 # Event types of the platform's contract (the push's event models are the authority): {type, schema_version,
 # event_id, account_id, occurred_at, data}.
-KNOWN_EVENT_TYPES = ("invoice.upserted", "invoice.voided", "invoice.deleted", "payment.recorded", "contact.upserted")
+KNOWN_EVENT_TYPES = (
+    "invoice.upserted",
+    "invoice.voided",
+    "invoice.deleted",
+    "payment.recorded",
+    "contact.upserted",
+    "credit_note.upserted",
+    "refund.recorded",
+)
 SQS_MAX_BYTES = 256 * 1024
 
 GoodMessages = Callable[[ProofStack, int], list[str]]

@@ -1,10 +1,12 @@
 """The push under duplicates, disorder, faults and lost connections.
 
-- ``duplicates-and-order``: invoice events (several versions each, some ending in a void) across many
+- ``duplicates-and-order``: invoice events (several versions each, some ending in a void), credit
+  notes applied to some of them (one or two versions) and refunds out of those, across many
   organisations, each delivered one to three times, shuffled, drained by concurrent invocations: no
-  invoice twice in Xero, and each one as its newest version says.
+  invoice, credit note or refund twice in Xero, and each one as its newest version says.
 - ``push-faults``: the same with a fifth of Xero's answers failing (429, 500, 503 offline, answers
-  past the client's timeout, connections dropped after Xero committed), payments, and invoices that
+  past the client's timeout, connections dropped after Xero committed), payments, credit notes with
+  their allocations and refunds, and invoices that
   can never sync: every event ends in Xero or on the dead-letter queue with its reason, nothing is
   doubled, and each permanent failure is emailed exactly once.
 - after a revoked connection (the tokens scenario): its events are parked and one reconnect email goes.
@@ -24,6 +26,7 @@ from shared.domain.mapping import payment_reference
 from shared.models.events import Payment
 from tests.proof import pushing
 from tests.proof.accounts import invoice_body
+from tests.proof.credit_events import check_credits, dead_credit_keys, plan_credits
 from tests.proof.framework import Run, scenario
 from tests.proof.scenarios.tokens import RevokedConnection, after_revocation
 
@@ -137,6 +140,8 @@ def duplicates_and_order(run: Run) -> None:
     with pushing.compressed_waits():
         accounts = pushing.accounts_for(stack, tenants, "acct-order")
         events, finals = plan_invoices(accounts, per_account, rng)
+        credit_events, credits = plan_credits(finals, rng)
+        events += credit_events
         deliveries = deliver(events, rng)
         drained = pushing.drain(
             workers=run.size.pick(short=3, full=6), timeout=run.size.pick(short=240, full=1200), feed=deliveries
@@ -150,10 +155,22 @@ def duplicates_and_order(run: Run) -> None:
     run.check("no invocation crashed and the queue drained", not drained.errors, "; ".join(drained.errors[:3]))
     letters = pushing.dead_letters()
     dead = dead_invoice_keys(letters)
-    run.check(f"nothing on the dead-letter queue ({len(letters)})", not letters)
+    run.check(f"nothing on the dead-letter queue ({len(letters)})", not letters, str(_letter_reasons(letters)[:3]))
     duplicates, lost = check_xero(run, stack, finals, dead)
-    run.tally.duplicates += duplicates
-    run.tally.lost += lost
+    credit_duplicates, credits_lost = _judge_credits(run, stack, credits, letters)
+    run.tally.duplicates += duplicates + credit_duplicates
+    run.tally.lost += lost + credits_lost
+
+
+def _judge_credits(run: Run, stack: Any, credits: dict[str, Any], letters: list[dict[str, Any]]) -> tuple[int, int]:
+    twice, missing = check_credits(stack, credits, dead_credit_keys(letters))
+    run.check(f"no credit note or refund twice in Xero ({twice}) of {len(credits)} credit notes", twice == 0)
+    run.check(
+        f"every credit note allocated and refunded as planned, or dead-lettered ({len(missing)} not)",
+        not missing,
+        "; ".join(missing[:5]),
+    )
+    return twice, len(missing)
 
 
 @scenario("push-faults", "a fifth of Xero's answers fail: everything ends in Xero or on the DLQ, once")
@@ -166,6 +183,7 @@ def push_faults(run: Run) -> None:
         accounts = pushing.accounts_for(stack, tenants, "acct-fault")
         events, finals = plan_invoices(accounts, per_account, rng, failing_every=10)
         payments = _payments(finals, rng)
+        credit_events, credits = plan_credits(finals, rng)
         share = 0.04  # five kinds of failure: about a fifth of all calls
         rules = [
             FaultRule(kind="status", status=429, path="/api.xro/2.0/", probability=share, retry_after=1),
@@ -179,11 +197,11 @@ def push_faults(run: Run) -> None:
         drained = pushing.drain(
             workers=run.size.pick(short=3, full=5),
             timeout=run.size.pick(short=300, full=1200),
-            feed=deliver(events + payments, rng, most=2),
+            feed=deliver(events + payments + credit_events, rng, most=2),
         )
         stack.sandbox.sandbox.faults.set([])
     injected = sum(stack.sandbox.sandbox.faults.injected.values())
-    run.tally.events += len(events) + len(payments)
+    run.tally.events += len(events) + len(payments) + len(credit_events)
     run.tally.retries += drained.handed_back
     run.note(f"{injected} faults injected over {drained.invocations} invocations in {drained.seconds:.1f} s")
     run.check("faults were injected", injected > 0)
@@ -214,8 +232,9 @@ def push_faults(run: Run) -> None:
         f"one email per permanent failure ({len(emails)} emails, {len(failures)} failures)",
         len(emails) == len(failures),
     )
-    run.tally.duplicates += duplicates + paid_twice
-    run.tally.lost += lost + payments_lost
+    credit_duplicates, credits_lost = _judge_credits(run, stack, credits, letters)
+    run.tally.duplicates += duplicates + paid_twice + credit_duplicates
+    run.tally.lost += lost + payments_lost + credits_lost
 
 
 def _payments(finals: dict[str, Planned], rng: random.Random) -> list[str]:
@@ -282,7 +301,8 @@ def _permanent_failures(letters: list[dict[str, Any]]) -> set[tuple[str, str, st
     for message in letters:
         event = json.loads(message["Body"])
         code = message.get("MessageAttributes", {}).get("failure_code", {}).get("StringValue", "")
-        failures.add((event["account_id"], event["data"]["invoice_id"], code))
+        subject = event["data"].get("invoice_id") or event["data"].get("credit_note_id")
+        failures.add((event["account_id"], subject, code))
     return failures
 
 
