@@ -224,7 +224,8 @@ def test_strict_headers_an_http_only_cookie_and_no_secret_in_the_page(stack, san
     state = sandbox.sandbox.state
     for value in (*state.access_tokens, *state.refresh_tokens, stack.connect_link_secret()):
         assert value not in page.text
-    opened = httpx.get(stack.settings_link("acct-a", ttl_seconds=299), timeout=30)  # not the fixture's link
+    # A link of its own: one with the fixture link's expiry second would be that (used) link.
+    opened = httpx.get(stack.settings_link("acct-a", ttl_seconds=150), timeout=30)
     cookie = opened.headers["set-cookie"]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie

@@ -93,6 +93,7 @@ def test_openapi_document_is_served_lists_every_route_and_is_valid(api):
         ("PATCH", f"{account}/settings"),
         ("POST", f"{account}/disconnect"),
         ("GET", f"{account}/invoices/{{invoice_id}}/sync"),
+        ("GET", f"{account}/credit-notes/{{credit_note_id}}/sync"),
         ("GET", f"{account}/sync-failures"),
         ("POST", f"{account}/invoices/{{invoice_id}}/retry"),
     }
