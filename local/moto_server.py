@@ -10,6 +10,11 @@ moto also answers a base-table Query by sorting every item of the table and keep
 with the sync records of 100,000 invoices each query took a moment, and the benchmarks at platform
 scale spent most of their time there. :func:`partitioned_queries` makes such a query look at its own
 partition only (the same items, filtered and sorted as moto does).
+
+moto's SQS keeps each queue's in-flight messages in a set that a receive copies while another thread's
+receive or delete changes it: under the month-end proof's parallel consumers of one FIFO queue the
+server answered 500 ("Set changed size during iteration"). :func:`serialised_sqs` makes each change
+to a queue's messages one step; a long poll waits between steps, not while holding the others off.
 """
 
 from __future__ import annotations
@@ -63,6 +68,55 @@ def partitioned_queries() -> None:
     Table.query = query  # type: ignore[method-assign]
 
 
+SQS_STEPS = (
+    "send_message",
+    "send_message_batch",
+    "delete_message",
+    "delete_message_batch",
+    "change_message_visibility",
+    "change_message_visibility_batch",
+    "purge_queue",
+    "get_queue_attributes",
+)
+
+
+def serialised_sqs() -> None:
+    """SQS calls that read or change a queue's messages run one at a time (see above)."""
+    import time  # noqa: PLC0415
+
+    from moto.core.utils import unix_time  # noqa: PLC0415
+    from moto.sqs.models import SQSBackend  # noqa: PLC0415
+
+    if getattr(SQSBackend.receive_message, "serialised", False):
+        return
+    lock = threading.RLock()
+
+    def step(original: Callable[..., Any]) -> Callable[..., Any]:
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return original(self, *args, **kwargs)
+
+        return call
+
+    for name in SQS_STEPS:
+        setattr(SQSBackend, name, step(getattr(SQSBackend, name)))
+    receive = SQSBackend.receive_message
+
+    def receive_message(
+        self: Any, queue_name: str, count: int, wait_seconds_timeout: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        polling_end = unix_time() + wait_seconds_timeout
+        while True:
+            with lock:
+                result = receive(self, queue_name, count, 0, *args, **kwargs)
+            if result or unix_time() >= polling_end:
+                return result
+            time.sleep(0.05)  # a long poll: other consumers and senders go on meanwhile
+
+    receive_message.serialised = True  # type: ignore[attr-defined]
+    SQSBackend.receive_message = receive_message  # type: ignore[method-assign]
+
+
 class MotoServer(LoopbackServer):
     """moto's server mode in a background thread, as ``ThreadedMotoServer`` runs it, plus the lock above."""
 
@@ -81,6 +135,7 @@ class MotoServer(LoopbackServer):
         )
 
         partitioned_queries()
+        serialised_sqs()
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # an access-log line per AWS call otherwise
         app = SerialisedDynamoDB(DomainDispatcherApplication(create_backend_app))
         handler = wrap_handler(MotoRequestHandler) if wrap_handler else MotoRequestHandler
