@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
@@ -182,7 +183,10 @@ class Walkthrough:
     def wait(self, condition: Callable[[WebDriver], Any], timeout: float = 10) -> Any:
         started = time.monotonic()
         try:
-            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(condition)
+            # A notice re-rendered between finding it and reading its text is stale, not absent: look again.
+            return WebDriverWait(
+                self.driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+            ).until(condition)
         except Exception as exc:
             body = self.driver.find_element(By.TAG_NAME, "body").text[:3000]
             raise AssertionError(f"waited {time.monotonic() - started:.1f} s; the page says:\n{body}") from exc
