@@ -287,10 +287,9 @@ class ProofStack:
         return [from_item(item) for page in pages for item in page["Items"]]
 
     def connection(self, account_id: str) -> dict[str, Any] | None:
-        return next(
-            (i for i in self.items() if i["pk"] == f"ACCOUNT#{account_id}" and i["sk"] == "CONNECTION"),
-            None,
-        )
+        key = {"pk": {"S": f"ACCOUNT#{account_id}"}, "sk": {"S": "CONNECTION"}}
+        found = boto3.client("dynamodb").get_item(TableName=self.resources.table_name, Key=key, ConsistentRead=True)
+        return from_item(found["Item"]) if "Item" in found else None
 
     def set_access_expiry(self, account_id: str, expires_at: int) -> None:
         boto3.client("dynamodb").update_item(
