@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from shared.domain.alerts import SyncFailure
 from shared.errors import StorageError
+from shared.models.alerts import SyncFailure
 from shared.models.events import CreditNoteUpserted, RefundRecorded
 from shared.models.records import CreditNoteRecord, RefundRecord
 

@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from shared.adapters.sync_records import Claim
-    from shared.domain.alerts import SyncFailure
     from shared.domain.mapping import PreparedInvoice
+    from shared.models.alerts import SyncFailure
     from shared.models.events import Event, InvoiceEvent
     from shared.models.records import InvoiceRecord
 

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from shared.adapters.sync_records import MAX_KEPT_EVENT_BYTES, compress
-from shared.domain.alerts import SyncFailure
 from shared.domain.push.model import Fate, Message, Outcome
 from shared.domain.push.outcomes import record_failure
 from shared.errors import Rejected, StorageError
+from shared.models.alerts import SyncFailure
 from shared.models.events import parse_event
 from shared.observability import logger
 
