@@ -28,6 +28,7 @@ import random
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -62,6 +63,7 @@ class Run:
     bytes_read: int = 0
     cpu_seconds: float = 0.0
     dynamo_requests: int = 0
+    dynamo_operations: Counter[str] = field(default_factory=Counter)
     items_read: int = 0
     items_written: int = 0
     latencies: list[float] = field(default_factory=list)
@@ -102,10 +104,12 @@ class DynamoMeter:
         self.requests = 0
         self.read = 0
         self.written = 0
+        self.by_operation: Counter[str] = Counter()
 
     def before(self, model: Any, params: dict[str, Any], **_: Any) -> None:
         self.requests += 1
         name = model.name
+        self.by_operation[name] += 1
         if name == "BatchWriteItem":
             self.written += sum(len(v) for v in params.get("RequestItems", {}).values())
         elif name == "BatchGetItem":
@@ -205,6 +209,7 @@ class Simulation:
         run = Run()
         before = _sandbox_totals(self.sandbox)
         meter = (self.meter.requests, self.meter.read, self.meter.written)
+        operations = Counter(self.meter.by_operation)
         published = {_key(body): at for at, body in events if json.loads(body)["event_id"] in measured}
         batches = _intake_batches(events)
         started = self.clock.now()
@@ -265,6 +270,7 @@ class Simulation:
         run.rate_limited = after["429"] - before["429"]
         run.bytes_read = after["bytes read"] - before["bytes read"]
         run.dynamo_requests = self.meter.requests - meter[0]
+        run.dynamo_operations = self.meter.by_operation - operations
         run.items_read = self.meter.read - meter[1]
         run.items_written = self.meter.written - meter[2]
         return run
@@ -486,7 +492,8 @@ def _figures(accounts: int, new: Run, known: Run) -> list[Figure]:
             new.per_invoice(new.dynamo_requests),
             "req",
             f"items read {new.per_invoice(new.items_read):.2f}, written {new.per_invoice(new.items_written):.2f} "
-            "per invoice",
+            "per invoice; per 1,000 invoices: "
+            + ", ".join(f"{op} {per_thousand(new, n):.0f}" for op, n in new.dynamo_operations.most_common()),
         ),
         Figure("push", f"{size}: bytes read from Xero per 1,000 invoices", per_thousand(new, new.bytes_read), "B"),
         Figure(
