@@ -1,0 +1,295 @@
+"""Reconciliation end to end: invoices synced through the real push, then the sandbox's organisation
+edited behind the service's back, then the reconcile handler run against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from local.xero_sandbox import SandboxServer
+from local.xero_sandbox.seed import NZ_TENANT
+from shared import wiring
+from shared.models.reconcile import Difference
+from tests.support.push import configure, flush_all, invoke, org
+from tests.support.reconcile import Accountant, drain, reads, run_now, sync_invoices
+
+pytestmark = pytest.mark.usefixtures("service_env")
+ACCOUNT = "acct-demo"
+
+
+@pytest.fixture
+def account(service_env: dict[str, str], sandbox: SandboxServer) -> dict[str, str]:
+    configure(service_env, sandbox, ACCOUNT)
+    return service_env
+
+
+def report(account_id: str = ACCOUNT) -> tuple[Any, dict[str, Difference]]:
+    run, differences = wiring.reconciler().report(account_id)
+    return run, {d.number or "": d for d in differences}
+
+
+def fresh_token(account_id: str = ACCOUNT) -> None:
+    """Refresh the account's access token now (the sandbox's clock moved under it), so the run's
+    first accounting call is not a 401 and the reads counted are the run's own."""
+    connection = wiring.connections().get(account_id)
+    assert connection is not None
+    wiring.token_manager().access(account_id, stale_version=connection.token_version)
+
+
+def edited_an_hour_ago(sandbox: SandboxServer) -> None:
+    sandbox.sandbox.state.clock.advance(-3600)
+
+
+def back_to_now(sandbox: SandboxServer) -> None:
+    sandbox.sandbox.state.clock.advance(3600)
+    fresh_token()
+
+
+def test_each_edit_behind_the_back_is_reported_with_the_reads_counted(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    # Given seven invoices synced (the last a draft), then edited in Xero by hand
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 7, draft=(7,))
+    accountant = Accountant(sandbox)
+    accountant.void("INV-R1")
+    accountant.edit(
+        "INV-R2",
+        LineItems=[
+            {
+                "Description": "More loaves",
+                "Quantity": "30",
+                "UnitAmount": "6.50",
+                "AccountCode": "200",
+                "TaxType": "OUTPUT2",
+            }
+        ],
+    )
+    accountant.pay("INV-R3", "50.00")
+    accountant.edit("INV-R4", Reference="changed by the accountant")
+    accountant.remove("INV-R5")
+    accountant.delete("INV-R7")
+    back_to_now(sandbox)
+    before = reads(sandbox)
+
+    # When the account is reconciled
+    answer = run_now(ACCOUNT)
+
+    # Then each edit is reported, with what to do, and the untouched invoice is not
+    assert answer == {"batchItemFailures": []}
+    run, found = report()
+    assert {n: d.kind for n, d in found.items()} == {
+        "INV-R1": "voided_in_xero",
+        "INV-R2": "totals_differ",
+        "INV-R3": "payments_differ",
+        "INV-R4": "edited_in_xero",
+        "INV-R5": "missing_in_xero",
+        "INV-R7": "deleted_in_xero",
+    }
+    assert "Total: recorded NZD 194.93, Xero NZD 224.25" in found["INV-R2"].details
+    assert "Amount due: recorded NZD 194.93, Xero NZD 144.93" in found["INV-R3"].details
+    assert "Reference: recorded PO 778, Xero changed by the accountant" in found["INV-R4"].details
+    assert found["INV-R1"].actions == ["accept"]
+    assert "un-void" in found["INV-R1"].what_to_do
+    assert found["INV-R2"].actions == ["resend", "accept"]
+    assert all(d.state == "open" for d in found.values())
+    # And the reads: one page of the app's invoices, summaries only, counted as the sandbox counted them
+    after = reads(sandbox)
+    assert run.state == "complete"
+    assert run.kind == "full"
+    assert run.calls == after.calls - before.calls == 1
+    assert run.bytes_read == after.bytes_read - before.bytes_read > 0
+    assert run.compared == 6  # the removed one is not in Xero to compare
+    assert run.differences == 6
+
+
+def test_a_recent_run_reads_only_what_changed_since_the_last_run(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 6)
+    back_to_now(sandbox)
+    run_now(ACCOUNT, run_id="full-1")
+    full, found = report()
+    assert found == {}
+    assert full.compared == 6
+
+    Accountant(sandbox).pay("INV-R6", "10.00")
+    before = reads(sandbox)
+    run_now(ACCOUNT, kind="recent", run_id="recent-1")
+
+    recent, found = report()
+    after = reads(sandbox)
+    assert recent.kind == "recent"
+    assert recent.modified_since is not None
+    assert {n: d.kind for n, d in found.items()} == {"INV-R6": "payments_differ"}
+    assert recent.calls == after.calls - before.calls == 1
+    assert recent.compared == 1
+    assert recent.bytes_read == after.bytes_read - before.bytes_read
+    assert recent.bytes_read < full.bytes_read / 3
+    assert sandbox.sandbox.state.organisations[NZ_TENANT].invoices  # nothing was written to Xero meanwhile
+
+
+def test_accept_keeps_xero_and_resend_restores_the_platforms_version(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 3)
+    accountant = Accountant(sandbox)
+    accountant.edit("INV-R1", Reference="accountant's reference")
+    accountant.edit(
+        "INV-R2",
+        LineItems=[
+            {
+                "Description": "Fewer loaves",
+                "Quantity": "2",
+                "UnitAmount": "6.50",
+                "AccountCode": "200",
+                "TaxType": "OUTPUT2",
+            }
+        ],
+    )
+    back_to_now(sandbox)
+    run_now(ACCOUNT, run_id="full-1")
+    writes_before = _writes(sandbox)
+
+    accepted = wiring.reconciler().accept(ACCOUNT, "inv-r1")
+    resent = wiring.reconciler().resend(ACCOUNT, "inv-r2")
+
+    assert accepted is not None
+    assert accepted.state == "accepted"
+    assert resent is not None
+    assert resent.state == "resent"
+    assert _writes(sandbox) == writes_before  # accepting and resending wrote nothing to Xero themselves
+    # The resend goes through the push, as any event: the platform's version is back in Xero
+    _drain_invoice_queue()
+    assert org(sandbox).invoice("INV-R2")["Total"] == 194.93
+    assert org(sandbox).invoice("INV-R1")["Reference"] == "accountant's reference"
+
+    run_now(ACCOUNT, run_id="full-2")
+    _, found = report()
+    # The resent invoice matches again (its difference is gone); the accepted one stays accepted
+    assert {n: d.state for n, d in found.items()} == {"INV-R1": "accepted"}
+    run, _ = report()
+    assert run.differences == 0
+
+
+def test_another_accounts_invoices_on_a_shared_organisation_are_never_reported(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    configure(account, sandbox, "acct-other")
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 2, prefix="a")
+    sync_invoices("acct-other", 2, prefix="b")
+    accountant = Accountant(sandbox)
+    accountant.void("INV-A1")
+    accountant.void("INV-B1")
+    back_to_now(sandbox)
+    fresh_token("acct-other")
+
+    run_now(ACCOUNT, run_id="full-a")
+    run, found = report(ACCOUNT)
+
+    assert {n: d.kind for n, d in found.items()} == {"INV-A1": "voided_in_xero"}
+    assert run.compared == 2  # the other account's two invoices were read, and left alone
+    assert report("acct-other")[1] == {}
+
+
+def test_out_of_day_budget_defers_the_run_and_leaves_the_calls_to_the_push(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    sync_invoices(ACCOUNT, 2)
+    tenant = NZ_TENANT
+    # The organisation has 30 calls left today and 1,000 events waiting for the push (40 calls)
+    _spend_day_budget(tenant, left=30)
+    _fill_outbox(tenant, 1000)
+    before = reads(sandbox)
+
+    request = wiring.reconciler().request(ACCOUNT)
+    answers = drain()
+
+    assert request is not None
+    assert [a["batchItemFailures"] != [] for a in answers] == [True]  # handed back, hidden until tomorrow
+    run, _ = report()
+    assert run.state == "deferred"
+    assert "1000 events waiting" in (run.deferred_reason or "")
+    assert reads(sandbox).calls == before.calls  # not one read
+
+
+def test_the_weekly_schedule_queues_one_run_per_connected_account(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from functions.reconcile import handler
+    from tests.support.events import FakeContext, sample
+
+    configure(account, sandbox, "acct-other")
+    answer = handler.lambda_handler(sample("reconcile_schedule_weekly.json"), FakeContext())
+    assert answer == {"queued": 2}
+    again = handler.lambda_handler(sample("reconcile_schedule_weekly.json"), FakeContext())
+    assert again == {"queued": 2}  # the same day's schedule delivered twice: SQS keeps one of each
+    drain()
+    assert report(ACCOUNT)[0].state == "complete"
+    assert report("acct-other")[0].state == "complete"
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _writes(sandbox: SandboxServer) -> int:
+    stats = sandbox.sandbox.state.organisations[NZ_TENANT].stats
+    return sum(int(v) for k, v in stats.items() if k.startswith(("PUT", "POST", "DELETE")))
+
+
+def _drain_invoice_queue() -> None:
+    from tests.support.push import sqs_event
+
+    sqs = boto3.client("sqs")
+    url = wiring.settings().queue_url
+    bodies = []
+    while True:
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        if not got:
+            break
+        for m in got:
+            bodies.append(json.loads(m["Body"]))
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    assert invoke(sqs_event(bodies)) == []
+    flush_all()
+
+
+def _spend_day_budget(tenant_id: str, *, left: int) -> None:
+    budget = wiring.call_budget()
+    per_day = budget.state(tenant_id).per_day
+    client = boto3.client("dynamodb")
+    client.update_item(
+        TableName=wiring.settings().table_name,
+        Key={"pk": {"S": f"TENANT#{tenant_id}"}, "sk": {"S": "BUDGET"}},
+        UpdateExpression="SET day_count = :used",
+        ExpressionAttributeValues={":used": {"N": str(per_day - left)}},
+    )
+
+
+def _fill_outbox(tenant_id: str, count: int) -> None:
+    client = boto3.client("dynamodb")
+    table = wiring.settings().table_name
+    for start in range(0, count, 25):
+        client.batch_write_item(
+            RequestItems={
+                table: [
+                    {
+                        "PutRequest": {
+                            "Item": {
+                                "pk": {"S": f"OUTBOX#{tenant_id}"},
+                                "sk": {"S": f"E#0#{i:013d}#m{i}"},
+                                "account_id": {"S": "acct-someone"},
+                                "not_before": {"N": "9999999999"},
+                            }
+                        }
+                    }
+                    for i in range(start, min(count, start + 25))
+                ]
+            }
+        )
