@@ -19,7 +19,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -130,8 +130,8 @@ def edit_behind_the_back(sandbox: Any, count: int) -> dict[str, str]:
 
     accountant = Accountant(sandbox)
     expected: dict[str, str] = {}
-    plan = [
-        ("voided_in_xero", lambda n: accountant.void(n)),
+    plan: list[tuple[str, Callable[[str], object]]] = [
+        ("voided_in_xero", accountant.void),
         (
             "totals_differ",
             lambda n: accountant.edit(
@@ -149,7 +149,7 @@ def edit_behind_the_back(sandbox: Any, count: int) -> dict[str, str]:
         ),
         ("payments_differ", lambda n: accountant.pay(n, "10.00")),
         ("edited_in_xero", lambda n: accountant.edit(n, Reference="changed in Xero")),
-        ("missing_in_xero", lambda n: accountant.remove(n)),
+        ("missing_in_xero", accountant.remove),
     ]
     index, step = 7, max(1, (count - 8) // (len(plan) * EDITED_EACH))  # spread over the pages
     for kind, edit in plan:

@@ -293,3 +293,41 @@ def _fill_outbox(tenant_id: str, count: int) -> None:
                 ]
             }
         )
+
+
+def test_the_management_api_queues_a_run_shows_the_report_and_acts_on_differences(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from tests.support.api import ManagementApi
+
+    api = ManagementApi()
+    base = f"/v1/accounts/{ACCOUNT}/reconciliation"
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 2)
+    Accountant(sandbox).void("INV-R1")
+    Accountant(sandbox).edit("INV-R2", Reference="theirs")
+    back_to_now(sandbox)
+    assert api.get(base).body == {"last_run": None, "differences": []}
+
+    queued = api.call("POST", base)
+    drain()
+    report_ = api.get(base)
+
+    assert queued.status == 202
+    assert queued.body["kind"] == "full"
+    assert report_.status == 200
+    assert report_.body["last_run"]["state"] == "complete"
+    assert report_.body["last_run"]["xero_calls"] == 1
+    kinds = {d["number"]: (d["kind"], d["actions"]) for d in report_.body["differences"]}
+    assert kinds == {"INV-R1": ("voided_in_xero", ["accept"]), "INV-R2": ("edited_in_xero", ["resend", "accept"])}
+    refused = api.call("POST", f"{base}/differences/inv-r1/resend")
+    assert refused.status == 409
+    assert refused.code == "not_resendable"
+    accepted = api.call("POST", f"{base}/differences/inv-r1/accept")
+    assert accepted.status == 200
+    assert accepted.body["state"] == "accepted"
+    resent = api.call("POST", f"{base}/differences/inv-r2/resend")
+    assert resent.status == 200
+    assert resent.body["state"] == "resent"
+    assert api.call("POST", f"{base}/differences/inv-none/accept").code == "unknown_difference"
+    assert api.get("/v1/accounts/acct-never/reconciliation").code == "unknown_account"

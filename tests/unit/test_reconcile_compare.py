@@ -108,7 +108,8 @@ def test_the_most_serious_kind_names_the_difference_and_every_detail_is_kept():
 def test_paid_in_full_in_xero_is_a_payments_difference():
     found = compare(record(), summary(Status="PAID", AmountDue=0, AmountPaid=Decimal("194.93")))
 
-    assert found is not None and found[0] == "payments_differ"
+    assert found is not None
+    assert found[0] == "payments_differ"
 
 
 def test_a_change_in_xero_long_after_the_last_write_is_an_edit_even_when_the_summary_shows_none():
@@ -116,7 +117,8 @@ def test_a_change_in_xero_long_after_the_last_write_is_an_edit_even_when_the_sum
 
     found = compare(record(), summary(UpdatedDateUTC=later))
 
-    assert found is not None and found[0] == "edited_in_xero"
+    assert found is not None
+    assert found[0] == "edited_in_xero"
     assert compare(record(), summary(UpdatedDateUTC=f"/Date({WRITTEN_MS + 60_000}+0000)/")) is None  # our own write
 
 
@@ -128,8 +130,10 @@ def test_missing_in_xero_and_what_to_do():
     found = difference(record(), None, run_id="full-1", now=WRITTEN)
 
     assert found is not None
-    assert found.kind == "missing_in_xero" and found.actions == ["resend", "accept"]
-    assert "Resend" in found.what_to_do and found.xero_fingerprint == "missing"
+    assert found.kind == "missing_in_xero"
+    assert found.actions == ["resend", "accept"]
+    assert "Resend" in found.what_to_do
+    assert found.xero_fingerprint == "missing"
 
 
 def test_an_accepted_difference_stays_accepted_while_xero_holds_what_was_accepted():
@@ -140,8 +144,12 @@ def test_an_accepted_difference_stays_accepted_while_xero_holds_what_was_accepte
     same = difference(record(), summary(Total=Decimal("200.00")), run_id="r2", now="later", previous=accepted)
     changed = difference(record(), summary(Total=Decimal("210.00")), run_id="r3", now="later", previous=accepted)
 
-    assert same is not None and same.state == "accepted" and same.found_at == WRITTEN
-    assert changed is not None and changed.state == "open" and changed.found_at == "later"
+    assert same is not None
+    assert same.state == "accepted"
+    assert same.found_at == WRITTEN
+    assert changed is not None
+    assert changed.state == "open"
+    assert changed.found_at == "later"
 
 
 def test_fingerprints_and_xero_dates():

@@ -91,17 +91,21 @@ def test_reconciliation_runs_one_organisation_at_a_time_on_its_schedules_with_bo
     daily = function["Events"]["Daily"]["Properties"]
     parameter = TEMPLATE["Parameters"]["ReconcileMaxConcurrency"]
 
-    assert queue["FifoQueue"] is True and queue["DeduplicationScope"] == "messageGroup"
+    assert queue["FifoQueue"] is True
+    assert queue["DeduplicationScope"] == "messageGroup"
     assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
     assert RESOURCES["ReconcileDeadLetterQueue"]["Properties"]["FifoQueue"] is True
     assert "ReconcileDeadLetterQueueAlarm" in RESOURCES
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
     assert runs["Queue"] == {"Fn::GetAtt": ["ReconcileQueue", "Arn"]}
-    assert runs["BatchSize"] == 1 and runs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert runs["BatchSize"] == 1
+    assert runs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert runs["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "ReconcileMaxConcurrency"}
     assert parameter["Default"] == 10
-    assert weekly["Schedule"] == "cron(45 4 ? * SUN *)" and weekly["Input"] == '{"reconcile": "full"}'
-    assert daily["Schedule"] == "cron(45 4 ? * MON-SAT *)" and daily["Input"] == '{"reconcile": "recent"}'
+    assert weekly["Schedule"] == "cron(45 4 ? * SUN *)"
+    assert weekly["Input"] == '{"reconcile": "full"}'
+    assert daily["Schedule"] == "cron(45 4 ? * MON-SAT *)"
+    assert daily["Input"] == '{"reconcile": "recent"}'
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["RECONCILE_QUEUE_URL"] == {
         "Ref": "ReconcileQueue"
     }
