@@ -331,3 +331,41 @@ def test_the_management_api_queues_a_run_shows_the_report_and_acts_on_difference
     assert resent.body["state"] == "resent"
     assert api.call("POST", f"{base}/differences/inv-none/accept").code == "unknown_difference"
     assert api.get("/v1/accounts/acct-never/reconciliation").code == "unknown_account"
+
+
+def test_the_weekly_run_emails_a_digest_of_the_differences_and_none_when_nothing_differs(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    from functions.reconcile import handler
+    from shared.models.alerts import ReconciliationDigestAlert, parse_alert_request
+    from tests.support.emails import sent_emails
+    from tests.support.events import FakeContext, sample
+
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 2)
+    Accountant(sandbox).void("INV-R1")
+    back_to_now(sandbox)
+
+    handler.lambda_handler(sample("reconcile_schedule_weekly.json"), FakeContext())
+    drain()
+
+    sqs = boto3.client("sqs")
+    queued = sqs.receive_message(QueueUrl=account["ALERT_QUEUE_URL"], MaxNumberOfMessages=10).get("Messages", [])
+    requests = [parse_alert_request(m["Body"]) for m in queued]
+    assert [r.kind for r in requests] == ["reconciliation_digest"]
+    digest = requests[0]
+    assert isinstance(digest, ReconciliationDigestAlert)
+    assert [(i.number, i.kind) for i in digest.items] == [("INV-R1", "voided_in_xero")]
+    assert wiring.alerts().reconciliation_digest(digest) is True
+    assert wiring.alerts().reconciliation_digest(digest) is False  # once per run
+    emails = [e for e in sent_emails() if e.subject.startswith("Xero check")]
+    assert len(emails) == 1
+    assert emails[0].subject.startswith("Xero check: 1 invoice differs from ")
+    assert "un-void" in emails[0].body
+
+    # The owner accepts it: next week's run finds nothing open, and no digest is queued
+    wiring.reconciler().accept(ACCOUNT, "inv-r1")
+    for m in queued:
+        sqs.delete_message(QueueUrl=account["ALERT_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
+    run_now(ACCOUNT, run_id="full-next-week", requested_by="schedule")
+    assert sqs.receive_message(QueueUrl=account["ALERT_QUEUE_URL"]).get("Messages", []) == []
