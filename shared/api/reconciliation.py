@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared import wiring
 from shared.api.errors import responses
 from shared.api.paths import catch_all, id_in_path
-from shared.domain.reconcile.service import ResendRefused
 from shared.errors import ConnectionUnavailable, RequestRefused, UnknownAccount
 from shared.models.reconcile import Difference, ReconcileRun
 
@@ -136,10 +135,7 @@ def post_resend(account_id: AccountId, invoice_id: InvoiceId) -> DifferenceView:
     a difference a resend cannot mend (voided, deleted, payments), ``nothing_to_resend`` when no
     version is kept or a newer one is on its way."""
     _known(account_id)
-    try:
-        found = wiring.reconciler().resend(account_id, invoice_id)
-    except ResendRefused as exc:
-        raise RequestRefused(exc.code, exc.message, status=409) from exc
+    found = wiring.reconciler().resend(account_id, invoice_id)  # ResendRefused: a 409
     if found is None:
         raise _unknown(invoice_id)
     return difference_view(found)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from shared.adapters.queue import MAX_VISIBILITY
 from shared.domain.reconcile.compare import EDIT_MARGIN_SECONDS, difference
 from shared.domain.xero_session import OutOfBudget, XeroSession
-from shared.errors import SyncError, XeroAuthLost, XeroRateLimited, XeroUnavailable
+from shared.errors import RequestRefused, SyncError, XeroAuthLost, XeroRateLimited, XeroUnavailable
 from shared.models.connection import ConnectionStatus
 from shared.models.reconcile import Difference, ReconcileRequest, ReconcileRun, RunKind
 from shared.models.records import InvoiceRecord
@@ -55,11 +55,11 @@ STALE_RUN = timedelta(days=1)  # a run under way longer than this is taken over
 RETRY_SECONDS = 300  # Xero unavailable: try again in five minutes
 
 
-class ResendRefused(Exception):
+class ResendRefused(RequestRefused):
+    """A difference a resend cannot mend, or nothing kept to resend (409)."""
+
     def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+        super().__init__(code, message, status=409)
 
 
 OutcomeState = Literal["complete", "continued", "deferred", "skipped"]
