@@ -369,3 +369,62 @@ def test_the_weekly_run_emails_a_digest_of_the_differences_and_none_when_nothing
         sqs.delete_message(QueueUrl=account["ALERT_QUEUE_URL"], ReceiptHandle=m["ReceiptHandle"])
     run_now(ACCOUNT, run_id="full-next-week", requested_by="schedule")
     assert sqs.receive_message(QueueUrl=account["ALERT_QUEUE_URL"]).get("Messages", []) == []
+
+
+def test_a_run_out_of_lambda_time_goes_on_from_the_next_page_and_still_finds_what_is_missing(
+    account: dict[str, str], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from shared.domain.reconcile import service
+
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)  # five invoices: three pages
+    monkeypatch.setattr(service, "MIN_SECONDS", 10**9)  # never time for another page: one page an invocation
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 5)
+    accountant = Accountant(sandbox)
+    accountant.remove("INV-R1")
+    accountant.void("INV-R5")
+    back_to_now(sandbox)
+    before = reads(sandbox)
+
+    wiring.reconciler().request(ACCOUNT)
+    answers = drain()
+
+    run, found = report()
+    assert len(answers) == 3  # each page in its own invocation, the next queued as a continuation
+    assert all(a == {"batchItemFailures": []} for a in answers)
+    assert run.state == "complete"
+    assert run.invocations == 3
+    assert run.calls == reads(sandbox).calls - before.calls == 3
+    assert run.compared == 4
+    assert {n: d.kind for n, d in found.items()} == {"INV-R1": "missing_in_xero", "INV-R5": "voided_in_xero"}
+
+
+def test_xeros_rate_limit_mid_run_hides_the_run_until_retry_after_and_it_goes_on(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    import time
+
+    from local.xero_sandbox.faults import FaultRule
+
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 2)
+    Accountant(sandbox).void("INV-R2")
+    back_to_now(sandbox)
+    limit = FaultRule(kind="status", status=429, path="/api.xro/2.0/Invoices", method="GET", times=1, retry_after=2)
+    sandbox.sandbox.faults.set([limit])
+
+    wiring.reconciler().request(ACCOUNT)
+    first = drain()
+    waiting, _ = report()
+    time.sleep(2.5)
+    second = drain()
+    done, found = report()
+
+    assert [a["batchItemFailures"] != [] for a in first] == [True]  # handed back, hidden for Retry-After
+    assert waiting.state == "deferred"
+    assert waiting.deferred_reason == "Xero's call limits for the organisation"
+    assert [a["batchItemFailures"] for a in second] == [[]]
+    assert done.state == "complete"
+    assert done.deferrals == 1
+    assert done.calls == 2  # the refused read counts too
+    assert {n: d.kind for n, d in found.items()} == {"INV-R2": "voided_in_xero"}
