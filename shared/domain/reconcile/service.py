@@ -255,8 +255,9 @@ class Reconciler:
                 count()
                 invoices = [i for i in answer.get("Invoices", []) if isinstance(i, dict)]
                 self._compare_page(account_id, run, invoices, records, previous, now)
+                last = _last_page(answer, run.next_page, len(invoices))
                 run.next_page += 1
-                if len(invoices) < PAGE_SIZE:
+                if last:
                     break
                 self._store.save_run(account_id, run)
                 if seconds_left() < MIN_SECONDS:
@@ -406,6 +407,15 @@ class Reconciler:
 
 def _page(page: int) -> dict[str, str]:
     return {"createdByMyApp": "true", "summaryOnly": "true", "page": str(page), "pageSize": str(PAGE_SIZE)}
+
+
+def _last_page(answer: dict[str, Any], page: int, count: int) -> bool:
+    """Whether ``page`` was the last: a short page, or Xero's ``pagination.pageCount`` says so (which
+    spares the empty page after a full last one)."""
+    pagination = answer.get("pagination")
+    if isinstance(pagination, dict) and isinstance(pagination.get("pageCount"), int):
+        return page >= int(pagination["pageCount"])
+    return count < PAGE_SIZE
 
 
 def _stale(run: ReconcileRun, now: float) -> bool:
