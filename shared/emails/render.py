@@ -115,7 +115,7 @@ def examples(ctx: EmailContext = EXAMPLE_CONTEXT) -> dict[str, OutgoingEmail]:
                     kind="payments_differ",
                     details=(
                         "Amount due: recorded NZD 120.00, Xero NZD 70.00",
-                        "Paid: recorded NZD 0.00, Xero NZD 50.00",
+                        "Paid or credited: recorded NZD 0.00, Xero NZD 50.00",
                     ),
                     what_to_do=(
                         "Xero shows other payments on invoice INV-0061 than the platform sent (a payment added or "

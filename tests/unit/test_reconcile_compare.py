@@ -73,7 +73,7 @@ def test_an_invoice_as_the_service_left_it_matches():
         (
             {"AmountDue": Decimal("144.93"), "AmountPaid": 50},
             "payments_differ",
-            "Paid: recorded NZD 0.00, Xero NZD 50.00",
+            "Paid or credited: recorded NZD 0.00, Xero NZD 50.00",
         ),
         ({"Reference": "changed"}, "edited_in_xero", "Reference: recorded PO 778, Xero changed"),
         ({"DueDateString": "2026-12-20T00:00:00"}, "edited_in_xero", "Due date: recorded 2026-11-20, Xero 2026-12-20"),
@@ -157,3 +157,14 @@ def test_fingerprints_and_xero_dates():
     assert fingerprint(summary()) != fingerprint(summary(AmountDue=Decimal("1.00")))
     assert updated_at({"UpdatedDateUTC": "/Date(1552327126117+0000)/"}) == 1552327126.117
     assert updated_at({}) is None
+
+
+def test_credit_the_service_allocated_counts_as_paid_when_a_payment_is_added_by_hand():
+    credited = record(amount_due=Decimal("154.93"))  # 40.00 of a credit note allocated by the push
+
+    found = compare(credited, summary(AmountDue=Decimal("104.93"), AmountPaid=50, AmountCredited=40))
+
+    assert found is not None
+    assert found[0] == "payments_differ"
+    assert "Paid or credited: recorded NZD 40.00, Xero NZD 90.00" in found[1]
+    assert compare(credited, summary(AmountDue=Decimal("154.93"), AmountCredited=40)) is None

@@ -182,6 +182,7 @@ def _totals(record: InvoiceRecord, invoice: dict[str, Any], currency: str | None
 
 def _payments(record: InvoiceRecord, invoice: dict[str, Any], currency: str | None, found: Found) -> None:
     due, paid = money(invoice.get("AmountDue")), money(invoice.get("AmountPaid"))
+    credited = money(invoice.get("AmountCredited")) or Decimal(0)
     if record.amount_due is None or due is None or money(record.amount_due) == due:
         return
     detail = f"Amount due: recorded {_text(money(record.amount_due), currency)}, Xero {_text(due, currency)}"
@@ -189,9 +190,11 @@ def _payments(record: InvoiceRecord, invoice: dict[str, Any], currency: str | No
         _add(found, "totals_differ", detail)
         return
     _add(found, "payments_differ", detail)
-    recorded_paid = money(record.amount_paid)
-    if paid is not None and record.total is not None and recorded_paid != paid:
-        _add(found, "payments_differ", f"Paid: recorded {_text(recorded_paid, currency)}, Xero {_text(paid, currency)}")
+    # What the service knows as paid includes credit notes it allocated (total less amount due).
+    recorded_paid, xero_paid = money(record.amount_paid), None if paid is None else paid + credited
+    if xero_paid is not None and record.total is not None and recorded_paid != xero_paid:
+        detail = f"Paid or credited: recorded {_text(recorded_paid, currency)}, Xero {_text(xero_paid, currency)}"
+        _add(found, "payments_differ", detail)
 
 
 def _fields(record: InvoiceRecord, invoice: dict[str, Any], found: Found) -> None:
