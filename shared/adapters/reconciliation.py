@@ -172,6 +172,32 @@ class ReconciliationStore:
         for item in self._query(account_id, "INVOICE#", projection=projection, names=names):
             yield InvoiceRecord.model_validate(item)
 
+    def fresh_records(self, account_id: str, invoice_ids: list[str]) -> dict[str, InvoiceRecord]:
+        """These invoices' sync records as they are now (consistent reads), without their kept event."""
+        found: dict[str, InvoiceRecord] = {}
+        unique = list(dict.fromkeys(invoice_ids))
+        names = {f"#{name}": name for name in RECORD_FIELDS}
+        try:
+            for start in range(0, len(unique), 100):
+                keys = [self._key(account_id, f"INVOICE#{i}") for i in unique[start : start + 100]]
+                request: dict[str, Any] = {
+                    self._table: {
+                        "Keys": keys,
+                        "ConsistentRead": True,
+                        "ProjectionExpression": ", ".join(names),
+                        "ExpressionAttributeNames": names,
+                    }
+                }
+                while request:
+                    answer = self._client.batch_get_item(RequestItems=request)
+                    for item in answer.get("Responses", {}).get(self._table, []):
+                        record = InvoiceRecord.model_validate(from_item(item))
+                        found[record.invoice_id] = record
+                    request = dict(answer.get("UnprocessedKeys") or {})
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not read the sync records of account {account_id}") from exc
+        return found
+
     # --- plumbing ------------------------------------------------------------------------------
 
     def _key(self, account_id: str, sk: str) -> dict[str, Any]:

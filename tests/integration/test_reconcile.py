@@ -428,3 +428,27 @@ def test_xeros_rate_limit_mid_run_hides_the_run_until_retry_after_and_it_goes_on
     assert done.deferrals == 1
     assert done.calls == 2  # the refused read counts too
     assert {n: d.kind for n, d in found.items()} == {"INV-R2": "voided_in_xero"}
+
+
+def test_an_invoice_the_push_wrote_after_the_records_were_read_is_not_reported(
+    account: dict[str, str], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decimal import Decimal
+
+    from shared.adapters.reconciliation import ReconciliationStore
+
+    sync_invoices(ACCOUNT, 2)
+    read = ReconciliationStore.invoice_records
+
+    def read_before_the_push_wrote(self: ReconciliationStore, account_id: str) -> Any:
+        for record in read(self, account_id):  # as the records were a moment before version 2 was pushed
+            stale = record.invoice_id == "inv-r1"
+            yield record.model_copy(update={"total": Decimal("1.00"), "reference": "v1"}) if stale else record
+
+    monkeypatch.setattr(ReconciliationStore, "invoice_records", read_before_the_push_wrote)
+    fresh_token()
+    run_now(ACCOUNT)
+
+    run, found = report()
+    assert found == {}
+    assert run.compared == 2

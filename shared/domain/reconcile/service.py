@@ -333,6 +333,7 @@ class Reconciler:
     ) -> None:
         stamp = iso(datetime.fromtimestamp(now, UTC))
         matching: list[str] = []
+        suspects: list[tuple[InvoiceRecord, dict[str, Any]]] = []
         for invoice in invoices:
             record = records.get(str(invoice.get("InvoiceID", "")).lower())
             if record is None or invoice.get("Type", "ACCREC") != "ACCREC":
@@ -340,6 +341,18 @@ class Reconciler:
             if record.pending_until and record.pending_until > now:
                 continue  # the push is writing it right now
             run.compared += 1
+            if difference(record, invoice, run_id=run.run_id, now=stamp) is None:
+                if record.invoice_id in previous:
+                    matching.append(record.invoice_id)
+                    previous.pop(record.invoice_id)
+            else:
+                suspects.append((record, invoice))
+        # The records were read before Xero was: the push may have written since. Look again.
+        fresh = self._store.fresh_records(account_id, [r.invoice_id for r, _ in suspects]) if suspects else {}
+        for stale, invoice in suspects:
+            record = fresh.get(stale.invoice_id, stale)
+            if record.pending_until and record.pending_until > now:
+                continue
             before = previous.get(record.invoice_id)
             found = difference(record, invoice, run_id=run.run_id, now=stamp, previous=before)
             if found is None:
