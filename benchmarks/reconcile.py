@@ -41,13 +41,14 @@ def stack() -> Iterator[Any]:
     from local.xero_sandbox import SandboxServer
     from local.xero_sandbox.state import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
     from shared import wiring
+    from shared.observability import logger
     from tests.conftest import AWS_TEST_ENV, CALLBACK_URL
 
+    logger.setLevel("WARNING")  # the handlers' INFO lines are not the benchmark's output
     with MotoServer() as moto, SandboxServer() as sandbox:
         sandbox.sandbox.state.add_app(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, {CALLBACK_URL})
         os.environ.update(AWS_TEST_ENV)
         os.environ.update({"AWS_ENDPOINT_URL": moto.url, "POWERTOOLS_METRICS_DISABLED": "true"})
-        os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"
         resources = create_resources(prefix=f"b{uuid.uuid4().hex[:8]}")
         os.environ.update(resources.environment)
         os.environ.update(
