@@ -452,3 +452,22 @@ def test_an_invoice_the_push_wrote_after_the_records_were_read_is_not_reported(
     run, found = report()
     assert found == {}
     assert run.compared == 2
+
+
+def test_resending_an_invoice_missing_in_xero_creates_it_again_once(
+    account: dict[str, str], sandbox: SandboxServer
+) -> None:
+    edited_an_hour_ago(sandbox)
+    sync_invoices(ACCOUNT, 2)
+    Accountant(sandbox).remove("INV-R1")
+    back_to_now(sandbox)
+    run_now(ACCOUNT, run_id="full-1")
+    assert {n: d.kind for n, d in report()[1].items()} == {"INV-R1": "missing_in_xero"}
+
+    wiring.reconciler().resend(ACCOUNT, "inv-r1")
+    _drain_invoice_queue()
+    run_now(ACCOUNT, run_id="full-2")
+
+    assert [i["InvoiceNumber"] for i in org(sandbox).invoices].count("INV-R1") == 1
+    assert org(sandbox).invoice("INV-R1")["Total"] == 194.93
+    assert report()[1] == {}
