@@ -168,3 +168,22 @@ def test_credit_the_service_allocated_counts_as_paid_when_a_payment_is_added_by_
     assert found[0] == "payments_differ"
     assert "Paid or credited: recorded NZD 40.00, Xero NZD 90.00" in found[1]
     assert compare(credited, summary(AmountDue=Decimal("154.93"), AmountCredited=40)) is None
+
+
+def test_a_resent_difference_still_there_an_hour_later_opens_again():
+    first = difference(record(), summary(Total=Decimal("200.00")), run_id="r1", now=WRITTEN)
+    assert first is not None
+    resent = first.model_copy(update={"state": "resent", "resent_at": "2026-12-01T10:05:00+00:00"})
+
+    soon = difference(
+        record(), summary(Total=Decimal("200.00")), run_id="r2", now="2026-12-01T10:30:00+00:00", previous=resent
+    )
+    later = difference(
+        record(), summary(Total=Decimal("200.00")), run_id="r3", now="2026-12-01T12:00:00+00:00", previous=resent
+    )
+
+    assert soon is not None
+    assert soon.state == "resent"
+    assert later is not None
+    assert later.state == "open"
+    assert later.resent_at is None

@@ -22,6 +22,7 @@ from shared.models.records import InvoiceRecord
 # Xero's clock and ours, and the moments between its answer and our record: an UpdatedDateUTC this
 # close to the service's last write is the service's own.
 EDIT_MARGIN_SECONDS = 300
+RESEND_GRACE_SECONDS = 3600
 SEVERITY: tuple[DifferenceKind, ...] = (
     "deleted_in_xero",
     "voided_in_xero",
@@ -219,7 +220,8 @@ def difference(
     previous: Difference | None = None,
 ) -> Difference | None:
     """The difference to keep for ``record`` (``invoice`` None: Xero has none), or None when it matches.
-    A difference the owner accepted stays accepted while Xero holds what was accepted."""
+    A difference the owner accepted stays accepted while Xero holds what was accepted; one resent stays
+    resent for an hour (the push's time to send it), then opens again if Xero still differs."""
     if invoice is None:
         kind: DifferenceKind = "missing_in_xero"
         details = ["Xero has no invoice with the InvoiceID the service recorded"]
@@ -231,6 +233,11 @@ def difference(
     number = record.number or (invoice or {}).get("InvoiceNumber") or record.invoice_id
     print_ = fingerprint(invoice)
     kept = previous if previous is not None and previous.xero_fingerprint == print_ else None
+    if kept is not None and kept.state == "resent":
+        # A resend has an hour to reach Xero; found unchanged after that, it did not mend it: open again.
+        resent, found = _instant(kept.resent_at), _instant(now)
+        if resent is None or found is None or found - resent > RESEND_GRACE_SECONDS:
+            kept = kept.model_copy(update={"state": "open", "found_at": now, "resent_at": None})
     return Difference(
         invoice_id=record.invoice_id,
         number=str(number),
