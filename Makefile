@@ -101,7 +101,8 @@ build-SweepFunction: FUNCTION := sweep
 build-AlertsFunction: FUNCTION := alerts
 build-SettingsPageFunction: FUNCTION := settings_page
 build-IntakeFunction: FUNCTION := intake
-build-OAuthFunction build-ManagementFunction build-IntakeFunction build-PushFunction build-SweepFunction build-AlertsFunction build-SettingsPageFunction:
+build-ReconcileFunction: FUNCTION := reconcile
+build-OAuthFunction build-ManagementFunction build-IntakeFunction build-PushFunction build-SweepFunction build-AlertsFunction build-SettingsPageFunction build-ReconcileFunction:
 	mkdir -p "$(ARTIFACTS_DIR)/functions/$(FUNCTION)"
 	cp functions/__init__.py "$(ARTIFACTS_DIR)/functions/"
 	cp functions/$(FUNCTION)/*.py "$(ARTIFACTS_DIR)/functions/$(FUNCTION)/"

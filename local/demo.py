@@ -117,6 +117,7 @@ class Demo:
             self.show_xero,
             self.show_dead_letters,
             self.show_emails,
+            self.reconcile,
             self.sweep,
         ):
             try:
@@ -353,6 +354,22 @@ class Demo:
             self.n.say(f"  to {', '.join(mail.to)}: {mail.subject}")
             for line in mail.first_lines(3):
                 self.n.say(f"    | {line[:110]}")
+
+    def reconcile(self) -> None:
+        self.n.step("Check Xero against what was sent (reconciliation, as the owner's 'Check now')")
+        queued = self.call("POST", "/reconciliation")
+        self.n.say(f"queued run {_field(queued, 'run_id')} ({_field(queued, 'kind')})")
+        self.stack.reconcile_runner.wait_until_drained(self.drain_timeout)
+        report = self.call("GET", "/reconciliation")
+        run = _field(report, "last_run") or {}
+        self.n.say(
+            f"last run: {_field(run, 'state')}, {_field(run, 'invoices_compared')} invoice(s) compared, "
+            f"{_field(run, 'xero_calls')} Xero call(s), {_field(run, 'bytes_read')} bytes read"
+        )
+        differences = _items(report, "differences")
+        self.n.say(f"differences: {len(differences)}")
+        for found in differences:
+            self.n.say(f"  {_field(found, 'number')}: {_field(found, 'kind')}; {_field(found, 'what_to_do')}")
 
     def sweep(self) -> None:
         self.n.step("The daily inactivity sweep, run on days far in the future")

@@ -89,6 +89,7 @@ QUEUE_FUNCTIONS = (
     ("IntakeFunction", "WakeQueue"),
     ("PushFunction", "FlushQueue"),
     ("AlertsFunction", "AlertQueue"),
+    ("ReconcileFunction", "ReconcileQueue"),
 )
 LOCAL_COALESCE_SECONDS = "1"
 
@@ -310,6 +311,7 @@ class LocalStack:
         self.wake_runner = self._poll("IntakeFunction", "WakeQueue")
         self.runner = self._poll("PushFunction", "FlushQueue")
         self.alert_runner = self._poll("AlertsFunction", "AlertQueue")
+        self.reconcile_runner = self._poll("ReconcileFunction", "ReconcileQueue")
 
     def _poll(self, function: str, queue: str) -> SqsRunner:
         """Lambda's SQS poller for ``function`` on ``queue``: its batch size, window and failure reporting."""
@@ -463,6 +465,12 @@ class LocalStack:
         }
         return spec.load()(event, context_for(spec, self.prefix, self.region))
 
+    def run_reconciliation(self, kind: str = "full") -> Any:
+        """Invoke the reconcile function as its schedule does (``full`` weekly, ``recent`` daily): one run
+        per connected account is queued, and the stack's poller runs them."""
+        spec = self.functions["ReconcileFunction"]
+        return spec.load()({"reconcile": kind}, context_for(spec, self.prefix, self.region))
+
     def sent_mail(self, since: int | None = None) -> list[SentMail]:
         return self.mailbox.sent(since)
 
@@ -516,7 +524,8 @@ class LocalStack:
                 f"Status events    bus {self.resources.status_event_bus} (source xero-invoice-sync)",
                 "Commands: 'sweep [YYYY-MM-DD]' runs the inactivity sweep, 'mail' lists sent emails,",
                 "          'dlq' lists dead letters, 'depth' shows the queue, 'events' lists the sync-status",
-                "          events sent, 'settings [account]' prints a settings link; Ctrl-C stops everything.",
+                "          events sent, 'settings [account]' prints a settings link, 'reconcile [full|recent]'",
+                "          checks every connected account against Xero; Ctrl-C stops everything.",
             ]
         )
 
@@ -528,6 +537,9 @@ class LocalStack:
         if words[0] == "sweep":
             now = datetime.fromisoformat(words[1]).replace(tzinfo=UTC) if len(words) > 1 else None
             return f"sweep: {json.dumps(self.run_sweep(now), default=str)}"
+        if words[0] == "reconcile":
+            kind = words[1] if len(words) > 1 and words[1] in ("full", "recent") else "full"
+            return f"reconcile: {json.dumps(self.run_reconciliation(kind))} (runs on the reconcile queue)"
         if words[0] == "mail":
             mails = self.sent_mail()
             lines = [f"{len(mails)} email(s) sent"]
@@ -555,7 +567,10 @@ class LocalStack:
         if words[0] == "settings":
             account = words[1] if len(words) > 1 else "acct-demo"
             return f"settings page for {account} (15 min, opens one session): {self.settings_link(account, 900)}"
-        return f"unknown command {words[0]!r}: sweep [YYYY-MM-DD], mail, dlq, depth, events, settings [account]"
+        return (
+            f"unknown command {words[0]!r}: sweep [YYYY-MM-DD], reconcile [full|recent], mail, dlq, depth, events, "
+            "settings [account]"
+        )
 
 
 def _reason(message: dict[str, Any]) -> str:

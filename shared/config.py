@@ -69,6 +69,7 @@ class Settings(BaseModel):
     flush_queue_url: str = Field(default="", description="The FIFO queue of flush tickets, one group per organisation")
     wake_queue_url: str = Field(default="", description="Delayed wake-ups of organisations whose events wait")
     dead_letter_queue_url: str = ""
+    reconcile_queue_url: str = Field(default="", description="Reconciliation runs (FIFO), one group per organisation")
     alert_sender: str = ""
 
     # Xero endpoints: real Xero by default, the local sandbox when overridden

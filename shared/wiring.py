@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.adapters.mailer import Mailer
     from shared.adapters.outbox import Outbox
     from shared.adapters.queue import InvoiceQueue
+    from shared.adapters.reconcile_queue import ReconcileQueue
     from shared.adapters.status_events import StatusEvents
     from shared.adapters.sync_records import SyncRecords
     from shared.adapters.xero import XeroClient
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from shared.domain.push.flush import Flush
     from shared.domain.push.service import PushService
     from shared.domain.queued_alerts import AlertDelivery, QueuedAlerts
+    from shared.domain.reconcile.service import Reconciler
     from shared.domain.requeue import Requeue
     from shared.domain.settings_page import SettingsPage
     from shared.domain.sweep import Sweep
@@ -388,9 +390,41 @@ def settings_page() -> SettingsPage:
         sessions=PageSessionStore(client, s.table_name),
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
         backlog=backlog_reader().backlog,
+        reconciler=reconciler(),
         policy=SessionPolicy(
             idle_seconds=s.settings_session_idle_seconds,
             max_seconds=s.settings_session_max_seconds,
             link_max_age_seconds=s.connect_link_max_age_seconds,
+        ),
+    )
+
+
+@cached
+def reconcile_queue() -> ReconcileQueue:
+    from shared.adapters.reconcile_queue import ReconcileQueue
+
+    return ReconcileQueue(aws_client("sqs"), settings().reconcile_queue_url)
+
+
+@cached
+def reconciler() -> Reconciler:
+    from shared.adapters.reconciliation import ReconciliationStore
+    from shared.adapters.sweep_index import SweepIndex
+    from shared.domain.reconcile.service import Reconciler
+
+    s = settings()
+    client = aws_client("dynamodb")
+    return Reconciler(
+        connections=connections(),
+        store=ReconciliationStore(client, s.table_name),
+        tokens=token_manager(),
+        xero=xero(),
+        budget=call_budget(),
+        outbox=outbox(),
+        queue=reconcile_queue(),
+        index=SweepIndex(client, s.table_name),
+        requeue=requeue(),
+        on_complete=lambda account_id, run, differences: queued_alerts().reconciliation_digest(
+            account_id, run, differences
         ),
     )

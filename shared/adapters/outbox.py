@@ -181,6 +181,27 @@ class Outbox:
                 raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
         return counts
 
+    def waiting(self, tenant_id: str, *, limit: int) -> int:
+        """How many events wait in the organisation's outbox, counted up to about ``limit`` (whoever's
+        they are): what the push still needs calls for."""
+        kwargs: dict[str, Any] = {
+            "TableName": self._table,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
+            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr("E#")},
+            "Select": "COUNT",
+        }
+        count = 0
+        try:
+            while count < limit:
+                answer = self._client.query(**kwargs)
+                count += int(answer.get("Count", 0))
+                if "LastEvaluatedKey" not in answer:
+                    break
+                kwargs["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+        except (ClientError, BotoCoreError) as exc:
+            raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
+        return count
+
     def depth(self, tenant_id: str, account_id: str, *, limit: int) -> Depth:
         """How many of ``account_id``'s events wait here, and how many of the organisation's go before
         its last one is pushed (oldest first); read up to ``limit`` events (eventually consistent: a

@@ -27,6 +27,7 @@ puts them in the sparse ``ActivityIndex`` the settings page reads its recent syn
 
 from __future__ import annotations
 
+import time
 import zlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -303,6 +304,27 @@ class SyncRecords:
         except ClientError as exc:
             if not is_conditional_failure(exc):
                 raise StorageError(f"could not record the payments of invoice {invoice_id}") from exc
+
+    def reopen_invoice(self, account_id: str, invoice_id: str, version: int, *, forget_xero: bool) -> bool:
+        """Let the push send ``version`` again (reconciliation's "resend"): the record says the version
+        before it was pushed, and nothing of its content, so the whole invoice is written. With
+        ``forget_xero`` (Xero no longer has it) the next push creates it anew. False when a newer
+        version was pushed or is being pushed meanwhile."""
+        values: dict[str, Any] = {"last_version": version - 1, "fingerprint": None}
+        if forget_xero:
+            values |= {"xero_invoice_id": None, "xero_status": None}
+        try:
+            self._update(
+                self._key(account_id, f"INVOICE#{invoice_id}"),
+                values,
+                condition=f"#last_version = :seen AND {FREE}",
+                condition_values={":seen": version, ":now": int(time.time())},
+            )
+        except ClientError as exc:
+            if is_conditional_failure(exc):
+                return False
+            raise StorageError(f"could not reopen invoice {invoice_id}") from exc
+        return True
 
     def invoice(self, account_id: str, invoice_id: str) -> InvoiceRecord | None:
         values = self._get(self._key(account_id, f"INVOICE#{invoice_id}"))

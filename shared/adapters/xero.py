@@ -74,6 +74,8 @@ class XeroClient:
         self._on_response = on_response
         self._clock = clock
         self.last_limits: dict[str, RateLimits] = {}
+        # Body bytes of every GET answered, per organisation: Xero charges apps for egress since March 2026.
+        self.bytes_read: dict[str, int] = {}
 
     # --- identity ----------------------------------------------------------------------------
 
@@ -265,6 +267,8 @@ class XeroClient:
         limits = _limits(response.headers)
         if tenant_id is not None:
             self.last_limits[tenant_id] = limits
+            if method == "GET":
+                self.bytes_read[tenant_id] = self.bytes_read.get(tenant_id, 0) + len(response.content)
         if self._on_response is not None:
             self._on_response(tenant_id, response.status_code, limits)
         logger.debug(

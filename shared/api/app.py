@@ -8,10 +8,10 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from shared.api import credit_notes, management, sync
+from shared.api import credit_notes, management, reconciliation, sync
 from shared.api.errors import register_error_handlers
 
-ROUTERS: list[APIGatewayHttpRouter] = [management.router, sync.router, credit_notes.router]
+ROUTERS: list[APIGatewayHttpRouter] = [management.router, sync.router, credit_notes.router, reconciliation.router]
 OPENAPI_PATH = "/v1/openapi.json"
 TITLE = "Xero invoice sync: management API"
 VERSION = "1.0.0"

@@ -13,6 +13,7 @@ Dedupe keys (``ALERT#<kind>#<key>`` records, see :mod:`shared.adapters.alert_rec
 | reconnect_needed    | connection loss (the connection's ``status_changed_at``), else day  |
 | inactivity_warning  | disconnect date                                                     |
 | disconnected        | disconnection (``status_changed_at``)                               |
+| reconciliation_digest | reconciliation run (the weekly run's id)                          |
 
 Recipients: the account's ``alert_recipients`` setting, else the Xero user who connected.
 """
@@ -32,7 +33,7 @@ from shared.adapters.settings import SettingsRepository
 from shared.emails import messages
 from shared.emails.messages import EmailContext
 from shared.errors import SyncError
-from shared.models.alerts import SyncFailure
+from shared.models.alerts import ReconciliationDigestAlert, SyncFailure
 from shared.models.connection import Connection, ConnectionStatus, day, utc_now
 from shared.observability import logger, metrics
 
@@ -138,6 +139,27 @@ class Alerts:
                 organisation=_organisation(connection),
                 last_active=day(connection.last_activity_at),
                 revoked_at_xero=revoked_at_xero,
+            ),
+            connection=connection,
+            now=now,
+        )
+
+    def reconciliation_digest(self, request: ReconciliationDigestAlert, *, now: datetime | None = None) -> bool:
+        """The weekly digest of what differs between Xero and the platform; never sent for an empty one."""
+        if not request.items:
+            return False
+        now = now or self._clock()
+        connection = self._connections.get(request.account_id)
+        return self._deliver(
+            request.account_id,
+            "reconciliation_digest",
+            request.run_id,
+            lambda: messages.reconciliation_digest(
+                self._context,
+                organisation=_organisation(connection),
+                compared=request.compared,
+                total=request.total,
+                items=request.items,
             ),
             connection=connection,
             now=now,

@@ -29,14 +29,18 @@ from shared.domain.alerts import Alerts
 from shared.errors import StorageError, SyncError
 from shared.models.alerts import (
     AlertRequest,
+    DigestItem,
+    ReconciliationDigestAlert,
     ReconnectNeededAlert,
     SyncFailedAlert,
     SyncFailure,
     parse_alert_request,
 )
 from shared.models.connection import utc_now
+from shared.models.reconcile import Difference, ReconcileRun
 from shared.observability import logger, metrics
 
+DIGEST_ITEMS = 50  # differences listed in one digest; the rest are counted
 # Below this much Lambda time, an email is not tried (one try may wait 2 x 13 s on SES): it comes back.
 MIN_SECONDS_TO_SEND = 30
 
@@ -56,6 +60,36 @@ class QueuedAlerts:
     def reconnect_needed(self, account_id: str, reason: str, *, now: datetime | None = None) -> bool:
         """Queue the reconnect email (True); raises ``StorageError`` when the queue cannot take it."""
         self.publish([ReconnectNeededAlert(account_id=account_id, occurred_at=now or self._clock(), reason=reason)])
+        return True
+
+    def reconciliation_digest(self, account_id: str, run: ReconcileRun, differences: Sequence[Difference]) -> bool:
+        """Queue the weekly digest after a scheduled full run; False (nothing queued) when nothing is open
+        or the run was not the weekly one."""
+        open_ = [d for d in differences if d.state == "open"]
+        if not open_ or run.kind != "full" or run.requested_by != "schedule":
+            return False
+        items = tuple(
+            DigestItem(
+                invoice_id=d.invoice_id,
+                number=d.number or d.invoice_id,
+                kind=d.kind,
+                details=tuple(d.details[:20]),
+                what_to_do=d.what_to_do,
+            )
+            for d in open_[:DIGEST_ITEMS]
+        )
+        self.publish(
+            [
+                ReconciliationDigestAlert(
+                    account_id=account_id,
+                    occurred_at=self._clock(),
+                    run_id=run.run_id,
+                    compared=run.compared,
+                    total=len(open_),
+                    items=items,
+                )
+            ]
+        )
         return True
 
     def publish(self, requests: Sequence[AlertRequest]) -> int:
@@ -132,6 +166,8 @@ class AlertDelivery:
         return "sent" if sent else "not_sent"
 
     def _send(self, request: AlertRequest) -> bool:
+        if isinstance(request, ReconciliationDigestAlert):
+            return self._alerts.reconciliation_digest(request)
         if isinstance(request, SyncFailedAlert):
             return self._alerts.sync_failed(request.account_id, request.failure, occurred_at=request.occurred_at)
         return self._alerts.reconnect_needed(request.account_id, request.reason, occurred_at=request.occurred_at)

@@ -45,3 +45,16 @@ class Requeue:
             self._queue.publish(bodies)
             logger.info("invoice queued again", extra={"account_id": account_id, "invoice_id": invoice_id})
         return len(bodies)
+
+    def resend_invoice(self, account_id: str, invoice_id: str, *, forget_xero: bool = False) -> bool:
+        """Send the platform's last version of an invoice to Xero again, through the push (the owner's
+        "resend" after reconciliation found Xero's version differs). False when there is nothing kept
+        to send, or a newer version is on its way."""
+        record = self._records.invoice(account_id, invoice_id)
+        if record is None or not record.last_event or record.last_version < 1:
+            return False
+        if not self._records.reopen_invoice(account_id, invoice_id, record.last_version, forget_xero=forget_xero):
+            return False
+        self._queue.publish([record.last_event])
+        logger.info("invoice sent again", extra={"account_id": account_id, "invoice_id": invoice_id})
+        return True

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from shared.adapters.page_sessions import PageSessionStore
     from shared.adapters.sync_records import SyncRecords
     from shared.domain.management import ManagementService
+    from shared.domain.reconcile.service import Reconciler
     from shared.domain.requeue import Requeue
     from shared.models.chart import XeroAccount
+    from shared.models.reconcile import Difference, ReconcileRun
 
 T_co = TypeVar("T_co", covariant=True)
 M = TypeVar("M")
@@ -107,6 +109,14 @@ class Activity:
 
 
 @dataclass(frozen=True)
+class Reconciliation:
+    """The last reconciliation against Xero and the differences it found (open ones first)."""
+
+    run: ReconcileRun | None
+    differences: list[Difference]
+
+
+@dataclass(frozen=True)
 class PageView:
     account_id: str
     connection: api.ConnectionView
@@ -120,6 +130,7 @@ class PageView:
     tracking_categories: Loaded[api.TrackingCategoriesView] = field(default_factory=Loaded)
     tracking_mappings: Loaded[api.TrackingMappingsView] = field(default_factory=Loaded)
     activity: Activity | None = None
+    reconciliation: Loaded[Reconciliation] = field(default_factory=Loaded)
 
     @property
     def known(self) -> bool:
@@ -147,9 +158,11 @@ class SettingsPage:
         link_secret: Callable[[], str],
         policy: SessionPolicy,
         backlog: Callable[[str], Backlog | None] = lambda account_id: None,
+        reconciler: Reconciler | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._management = management
+        self._reconciler = reconciler
         self._backlog = backlog
         self._records = records
         self._activity = activity
@@ -240,7 +253,28 @@ class SettingsPage:
             tracking_categories=_load(lambda: m.tracking_categories(account_id)) if ready else Loaded(),
             tracking_mappings=_load(lambda: m.tracking_mappings(account_id)),
             activity=self.activity(account_id, watch=watch, since=since),
+            reconciliation=_load(lambda: self._reconciliation(account_id)) if self._reconciler else Loaded(),
         )
+
+    def _reconciliation(self, account_id: str) -> Reconciliation:
+        assert self._reconciler is not None
+        run, differences = self._reconciler.report(account_id)
+        return Reconciliation(run=run, differences=differences)
+
+    # --- reconciliation: the same domain code as the management API's routes ---------------------
+
+    def check_now(self, account_id: str) -> None:
+        if self._reconciler is None or self._reconciler.request(account_id) is None:
+            raise RequestRefused("not_connected", "Xero is not connected, so it cannot be checked now.", status=409)
+
+    def accept_difference(self, account_id: str, invoice_id: str) -> None:
+        if self._reconciler is None or self._reconciler.accept(account_id, _named(invoice_id)) is None:
+            raise RequestRefused("unknown_difference", "That difference is no longer reported.", status=404)
+
+    def resend_difference(self, account_id: str, invoice_id: str) -> None:
+        found = self._reconciler.resend(account_id, _named(invoice_id)) if self._reconciler else None
+        if found is None:
+            raise RequestRefused("unknown_difference", "That difference is no longer reported.", status=404)
 
     def activity(self, account_id: str, *, watch: str | None = None, since: str | None = None) -> Activity:
         failures = _load(lambda: [_failure_row(item) for item in self._records.failures(account_id, FAILURES_SHOWN)])
@@ -369,6 +403,12 @@ class SettingsPage:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+
+def _named(invoice_id: str) -> str:
+    if not invoice_id or len(invoice_id) > 128:
+        raise RequestRefused("invalid_request", "No invoice was named.")
+    return invoice_id
 
 
 def _load(read: Callable[[], T_co]) -> Loaded[T_co]:

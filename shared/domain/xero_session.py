@@ -43,6 +43,7 @@ class CallCounts:
     calls: int = 0
     rate_limited: int = 0
     replays: int = 0
+    bytes_read: int = 0  # body bytes of the GETs answered (Xero's egress)
     by_resource: dict[str, int] = field(default_factory=dict)
 
 
@@ -140,6 +141,7 @@ class XeroSession:
         for attempt in range(CONCURRENT_RETRIES + 1):
             self.counts.calls += 1
             self.counts.by_resource[name] = self.counts.by_resource.get(name, 0) + 1
+            before = self._xero.bytes_read.get(self.tenant_id, 0)
             try:
                 return send(token)
             except XeroRateLimited as exc:
@@ -159,6 +161,8 @@ class XeroSession:
                 if exc.offline and exc.retry_after:
                     self._budget.block(self.tenant_id, exc.retry_after)
                 raise
+            finally:
+                self.counts.bytes_read += self._xero.bytes_read.get(self.tenant_id, 0) - before
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _current_access(self) -> Access:

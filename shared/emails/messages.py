@@ -16,6 +16,7 @@ from urllib.parse import quote
 from shared.adapters.mailer import OutgoingEmail
 from shared.emails.layout import Block, Bullets, Button, Facts, Message, Paragraph, render, safe_url
 from shared.emails.xero_messages import Explained, explain
+from shared.models.alerts import DigestItem
 
 
 @dataclass(frozen=True)
@@ -290,6 +291,50 @@ def reconnect_needed(ctx: EmailContext, *, organisation: str | None, reason: str
                 ),
                 ctx.reconnect_block("Reconnect to Xero"),
             ),
+            footer=ctx.footer(),
+        )
+    )
+
+
+DIFFERENCE_TITLES = {
+    "missing_in_xero": "Missing in Xero",
+    "deleted_in_xero": "Deleted in Xero",
+    "voided_in_xero": "Voided in Xero",
+    "totals_differ": "Amounts differ",
+    "payments_differ": "Payments differ",
+    "edited_in_xero": "Edited in Xero",
+}
+
+
+def reconciliation_digest(
+    ctx: EmailContext, *, organisation: str | None, compared: int, total: int, items: Sequence[DigestItem]
+) -> OutgoingEmail:
+    """The weekly reconciliation digest: each invoice that differs in Xero, and what to do about it."""
+    plural = "invoice differs" if total == 1 else "invoices differ"
+    blocks: list[Block] = [
+        Paragraph(
+            f"This week's check compared {compared:,} invoices {ctx.brand} sent to {_organisation(organisation)} "
+            f"with what Xero holds now. {total:,} {plural}: someone changed them in Xero. Nothing has been "
+            "changed in Xero by this check; each one waits for you to accept Xero's version or resend the "
+            f"platform's, in the Xero settings in {ctx.brand}."
+        )
+    ]
+    for item in items:
+        rows = [("Invoice", item.number), ("Found", DIFFERENCE_TITLES.get(item.kind, item.kind))]
+        for detail in item.details:
+            label, _, value = detail.partition(": ")
+            rows.append((label, value) if value else ("Detail", label))
+        rows.append(("What to do", item.what_to_do))
+        blocks.append(Facts(tuple(rows)))
+    if total > len(items):
+        blocks.append(Paragraph(f"And {total - len(items):,} more: see the Xero settings in {ctx.brand}."))
+    blocks.append(ctx.reconnect_block("Review the differences"))
+    return render(
+        Message(
+            brand=ctx.brand,
+            subject=f"Xero check: {total:,} {plural} from {ctx.brand}",
+            heading=f"{total:,} {plural} in Xero",
+            blocks=tuple(blocks),
             footer=ctx.footer(),
         )
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from shared.adapters.mailer import OutgoingEmail
 from shared.emails import messages
 from shared.emails.messages import EmailContext
+from shared.models.alerts import DigestItem
 
 EXAMPLE_CONTEXT = EmailContext(
     brand="Acme Invoicing",
@@ -76,6 +77,52 @@ def examples(ctx: EmailContext = EXAMPLE_CONTEXT) -> dict[str, OutgoingEmail]:
             code="credit_exceeds_invoice_due",
             message="Credit note CN-0007 applies NZD 80.00 to invoice INV-0042, which has only NZD 50.00 due in Xero.",
             fix="Apply at most the invoice's amount due, then save the credit note again.",
+        ),
+        "reconciliation_digest": messages.reconciliation_digest(
+            ctx,
+            organisation="Harbour Cafe Ltd",
+            compared=1284,
+            total=3,
+            items=(
+                DigestItem(
+                    invoice_id="inv_8f2c41",
+                    number="INV-0042",
+                    kind="voided_in_xero",
+                    details=("Status: recorded AUTHORISED, Xero VOIDED",),
+                    what_to_do=(
+                        "Someone voided invoice INV-0042 in Xero, and Xero cannot un-void it. If the void was right, "
+                        "void it on the platform too and accept; if not, issue it again on the platform under a new "
+                        "number, then accept."
+                    ),
+                ),
+                DigestItem(
+                    invoice_id="inv_8f2c57",
+                    number="INV-0058",
+                    kind="totals_differ",
+                    details=(
+                        "Total: recorded NZD 194.93, Xero NZD 224.25",
+                        "Amount due: recorded NZD 194.93, Xero NZD 224.25",
+                    ),
+                    what_to_do=(
+                        "Invoice INV-0058 was changed in Xero and its amounts no longer match the platform. Resend to "
+                        "put the platform's version back in Xero, or change the invoice on the platform to match Xero "
+                        "and accept."
+                    ),
+                ),
+                DigestItem(
+                    invoice_id="inv_8f2c60",
+                    number="INV-0061",
+                    kind="payments_differ",
+                    details=(
+                        "Amount due: recorded NZD 120.00, Xero NZD 70.00",
+                        "Paid or credited: recorded NZD 0.00, Xero NZD 50.00",
+                    ),
+                    what_to_do=(
+                        "Xero shows other payments on invoice INV-0061 than the platform sent (a payment added or "
+                        "removed in Xero by hand). Record the payment on the platform and accept, or remove it in Xero."
+                    ),
+                ),
+            ),
         ),
         "reconnect_needed": messages.reconnect_needed(
             ctx,

@@ -72,7 +72,31 @@ class ReconnectNeededAlert(_Request):
     reason: str = Field(max_length=4000)
 
 
-AlertRequest = Annotated[SyncFailedAlert | ReconnectNeededAlert, Field(discriminator="kind")]
+class DigestItem(BaseModel):
+    """One reconciliation difference as the weekly digest tells it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    invoice_id: str = Field(max_length=300)
+    number: str = Field(max_length=300)
+    kind: str = Field(max_length=50)
+    details: tuple[str, ...] = Field(default=(), max_length=20)
+    what_to_do: str = Field(max_length=2000)
+
+
+class ReconciliationDigestAlert(_Request):
+    """The weekly reconciliation digest: what differs between Xero and the platform (at most 50 listed)."""
+
+    kind: Literal["reconciliation_digest"] = "reconciliation_digest"
+    run_id: str = Field(max_length=100)
+    compared: int = Field(ge=0)
+    total: int = Field(ge=0, description="Open differences in all; ``items`` lists the first 50")
+    items: tuple[DigestItem, ...] = Field(max_length=50)
+
+
+AlertRequest = Annotated[
+    SyncFailedAlert | ReconnectNeededAlert | ReconciliationDigestAlert, Field(discriminator="kind")
+]
 ALERT_REQUEST: TypeAdapter[AlertRequest] = TypeAdapter(AlertRequest)
 
 

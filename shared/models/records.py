@@ -51,6 +51,11 @@ class InvoiceRecord(_Record):
     currency: str | None = None
     total: Decimal | None = None
     amount_due: Decimal | None = None
+    sub_total: Decimal | None = None
+    total_tax: Decimal | None = None
+    reference: str | None = Field(default=None, description="As Xero answered the last write (reconciliation)")
+    date: str | None = None
+    due_date: str | None = None
     last_skipped_version: int | None = None
     last_skipped_at: str | None = None
     skipped_count: int = 0
@@ -77,6 +82,8 @@ class InvoiceRecord(_Record):
                 "numbers_sent": frozenset(),
                 "total": None,
                 "amount_due": None,
+                "sub_total": None,
+                "total_tax": None,
                 "last_version": 0,
                 "state": None,
             }

@@ -195,6 +195,21 @@ def _retry(session: PageSession, fields: Form) -> Response[str]:
     return _done("retry", "activity", invoice=invoice_id, since=utc_now().isoformat())
 
 
+def _check_now(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().check_now(session.account_id)
+    return _done("reconcile_queued", "reconciliation")
+
+
+def _accept_difference(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().accept_difference(session.account_id, fields.get("invoice_id", ""))
+    return _done("difference_accepted", "reconciliation")
+
+
+def _resend_difference(session: PageSession, fields: Form) -> Response[str]:
+    _page_service().resend_difference(session.account_id, fields.get("invoice_id", ""))
+    return _done("difference_resent", "reconciliation")
+
+
 def _disconnect(session: PageSession, fields: Form) -> Response[str]:
     _page_service().disconnect(session.account_id)
     return _done("disconnected", "connection")
@@ -233,6 +248,9 @@ ACTIONS: dict[str, Callable[[PageSession, Form], Response[str]]] = {
     "tracking-policy": _tracking_policy,
     "alerts": _alerts,
     "retry": _retry,
+    "reconcile": _check_now,
+    "difference-accept": _accept_difference,
+    "difference-resend": _resend_difference,
     "disconnect": _disconnect,
     "connect": _connect,
     "sign-out": _sign_out,

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from html import escape
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView, moment
+
+if TYPE_CHECKING:
+    from shared.models.reconcile import Difference
 
 NOTICES = {
     "organisation": "Organisation chosen.",
@@ -28,6 +32,9 @@ NOTICES = {
     "alerts": "Alert recipients saved.",
     "retry": "The invoice was sent to the queue again. Sync activity below updates when it has synced.",
     "disconnected": "Xero is disconnected. Your settings are kept for when you connect again.",
+    "reconcile_queued": "The check is queued. Reload this page in a minute to see what it found.",
+    "difference_accepted": "Accepted: Xero's version stands. Nothing was changed in Xero.",
+    "difference_resent": "The platform's version was sent to the queue again; it reaches Xero with the next sync.",
 }
 # Where each notice shows: in the section the form was in (the redirect scrolls there).
 NOTICE_SECTIONS = {
@@ -45,6 +52,9 @@ NOTICE_SECTIONS = {
     "alerts": "alerts",
     "retry": "activity",
     "disconnected": "connection",
+    "reconcile_queued": "reconciliation",
+    "difference_accepted": "reconciliation",
+    "difference_resent": "reconciliation",
 }
 STATES = {
     "connected": ("Connected", "ok"),
@@ -83,6 +93,7 @@ def render_page(view: PageView, ctx: PageContext) -> str:
         _tracking(view, ctx),
         _alerts(view, ctx),
         activity_section(view.activity, ctx) if view.activity else "",
+        _reconciliation(view, ctx),
         _disconnect(view, ctx),
     ]
     banner = ""
@@ -635,6 +646,86 @@ def _recent(r: ActivityRow) -> str:
         detail = r.error_code or ""
     detail_text = f'<span class="meta">{e(detail)} · </span>' if detail else ""
     return f'<li><span class="what">{e(what)}</span> {badge} {detail_text}<span class="meta">{_when(r.at)}</span></li>'
+
+
+DIFFERENCE_TITLES = {
+    "missing_in_xero": "Missing in Xero",
+    "deleted_in_xero": "Deleted in Xero",
+    "voided_in_xero": "Voided in Xero",
+    "totals_differ": "Amounts differ",
+    "payments_differ": "Payments differ",
+    "edited_in_xero": "Edited in Xero",
+}
+DIFFERENCE_STATES = {"open": ("Open", "warn"), "accepted": ("Accepted", "ok"), "resent": ("Resent", "ok")}
+
+
+def _reconciliation(view: PageView, ctx: PageContext) -> str:
+    """Does Xero still match? The last check, each difference with what to do, Check now."""
+    if not view.known:
+        return ""
+    loaded = view.reconciliation
+    if loaded.value is None:
+        return _section("reconciliation", "Xero check", _problem(loaded)) if loaded.problem else ""
+    run, differences = loaded.value.run, loaded.value.differences
+    if run is None:
+        last = "<p>Xero has not been checked yet. It is checked every day, and in full every Sunday.</p>"
+    elif run.state == "complete":
+        scope = "every invoice" if run.kind == "full" else "what changed in Xero since the check before"
+        last = (
+            f"<p>Last checked {_when(run.finished_at)}: {e(scope)}, {run.compared:,} invoice(s) compared, "
+            f"{run.calls} Xero call(s).</p>"
+        )
+    else:
+        why = f" ({run.deferred_reason})" if run.deferred_reason else ""
+        last = f"<p>A check started {_when(run.started_at)} is under way{e(why)}.</p>"
+    if differences:
+        rows = '<ul class="rows" aria-label="Differences with Xero">' + "".join(
+            _difference(d, ctx) for d in differences
+        )
+        rows += "</ul>"
+    elif run is not None and run.state == "complete":
+        rows = "<p>Xero matches what was sent.</p>"
+    else:
+        rows = ""
+    check = _form(ctx, "reconcile", '<button class="button" type=submit>Check now</button>') if view.connected else ""
+    return _section(
+        "reconciliation",
+        "Xero check",
+        f"{last}{rows}{check}",
+        intro="Compares what is in Xero with what was sent, to show edits, voids and payments made in Xero. "
+        "Nothing is changed in Xero unless you resend.",
+        ctx=ctx,
+    )
+
+
+def _difference(d: Difference, ctx: PageContext) -> str:
+    what = f"Invoice {d.number or d.invoice_id}"
+    label, tone = DIFFERENCE_STATES.get(d.state, (d.state, "warn"))
+    details = "".join(f"<li>{e(detail)}</li>" for detail in d.details)
+    buttons = ""
+    if d.state == "open":
+        hidden = f'<input type=hidden name=invoice_id value="{e(d.invoice_id)}">'
+        if "resend" in d.actions:
+            buttons += _form(
+                ctx,
+                "difference-resend",
+                f'{hidden}<button class="button small primary" type=submit aria-label="Resend {e(what)}">'
+                "Resend</button>",
+                cls="inline",
+            )
+        buttons += _form(
+            ctx,
+            "difference-accept",
+            f'{hidden}<button class="button small" type=submit aria-label="Accept {e(what)}">Accept</button>',
+            cls="inline",
+        )
+    return (
+        f'<li class="failure"><div class="what"><strong>{e(what)}</strong> '
+        f'<span class="badge {tone}">{e(DIFFERENCE_TITLES.get(d.kind, d.kind))} · {e(label)}</span> '
+        f'<span class="meta">{_when(d.found_at)}</span></div>'
+        f'<ul class="xero" aria-label="What differs">{details}</ul>'
+        f'<p class="fix"><strong>What to do:</strong> {e(d.what_to_do)}</p>{buttons}</li>'
+    )
 
 
 def _disconnect(view: PageView, ctx: PageContext) -> str:

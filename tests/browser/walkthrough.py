@@ -4,7 +4,8 @@ test and for the screenshots in ``docs/settings/`` (``make screenshots``).
 Connect (the sandbox consents automatically), choose the organisation, the payment account and the
 sales account, map a tax rate, a product and a location; the platform publishes an invoice whose tax
 is not mapped, so it fails; the user sees the failure with its fix, maps the tax, presses Retry, sees
-it synced; disconnects after confirming. ``shoot(name)`` is called at each step the README shows.
+it synced; checks Xero against what was sent (Check now); disconnects after confirming. ``shoot(name)``
+is called at each step the README shows.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Walkthrough:
         self.see_failure("INV-5004", "Map 'vat-20' to a Xero tax rate")
         self.map_tax("vat-20", "15% GST on Income (15%)")
         self.retry("INV-5004")
+        self.check_xero()
         self.disconnect()
 
     def open_settings(self) -> None:
@@ -135,6 +137,19 @@ class Walkthrough:
         self.expect_text("#activity", f"{number} Synced")
         self.scroll_to(self.driver.find_element(By.ID, "activity"))
         self.shoot("07-retried-and-synced")
+
+    def check_xero(self) -> None:
+        """Check now: the reconciliation runs on the stack's queue; the page shows what it found."""
+        self.click_button("Check now")
+        self.expect_notice("The check is queued.")
+
+        def checked(driver: WebDriver) -> bool:
+            driver.refresh()
+            return "Xero matches what was sent." in driver.find_element(By.ID, "reconciliation").text
+
+        self.wait(checked, timeout=30)
+        self.expect_text("#reconciliation", "2 invoice(s) compared, 1 Xero call(s)")
+        self.scroll_to(self.driver.find_element(By.ID, "reconciliation"))
 
     def disconnect(self) -> None:
         self.driver.find_element(By.LINK_TEXT, "Disconnect…").click()

@@ -57,6 +57,10 @@ def test_the_demo_runs_the_whole_integration_and_shows_what_a_user_sees(aws, san
     assert "invoice.upserted INV-5004: unmapped_tax:" in out
     assert "inv-5004: unmapped_tax; fix: Map 'vat-20' to a Xero tax rate" in out
     assert out.count("Invoice INV-5004 was not sent to Xero") == 2  # subject and heading of one email
+    # The owner's Xero check: every invoice the demo sent is in Xero as sent, read in one call.
+    assert "last run: complete, " in out
+    assert "invoice(s) compared, 1 Xero call(s)" in out
+    assert "differences: 0" in out
     # The sweep warns, then disconnects.
     assert "will disconnect from Xero on" in out
     assert "has disconnected from Xero" in out

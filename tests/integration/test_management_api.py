@@ -96,6 +96,10 @@ def test_openapi_document_is_served_lists_every_route_and_is_valid(api):
         ("GET", f"{account}/credit-notes/{{credit_note_id}}/sync"),
         ("GET", f"{account}/sync-failures"),
         ("POST", f"{account}/invoices/{{invoice_id}}/retry"),
+        ("GET", f"{account}/reconciliation"),
+        ("POST", f"{account}/reconciliation"),
+        ("POST", f"{account}/reconciliation/differences/{{invoice_id}}/accept"),
+        ("POST", f"{account}/reconciliation/differences/{{invoice_id}}/resend"),
     }
     assert answer.body["components"]["securitySchemes"]["sigv4"]["x-amazon-apigateway-authtype"] == "awsSigv4"
 

@@ -40,6 +40,10 @@ def test_the_quick_benchmark_run_prints_every_figure():
         for figure in ("Xero calls per 1,000 invoices, new contacts", "CPU per invoice", "latency p99"):
             assert any(f"{accounts}: {figure}" in row for row in push_rows), (accounts, figure)
     assert any("drain 500 invoices of one organisation (sandbox clock)" in row for row in push_rows)
+    reconcile_rows = [line for line in done.stdout.splitlines() if line.startswith("reconcile ")]
+    for figure in ("full run, Xero calls", "full run, bytes read per invoice", "recent run, nothing changed"):
+        assert any(f"1,100 invoices: {figure}" in row for row in reconcile_rows), figure
+    assert any("differences found" in row and "exactly the edits" in row for row in reconcile_rows)
 
 
 def test_p90_is_the_nearest_rank():

@@ -209,6 +209,7 @@ def test_the_committed_example_emails_are_what_the_templates_render(tmp_path):
     assert names == [
         "disconnected.html",
         "inactivity_warning.html",
+        "reconciliation_digest.html",
         "reconnect_needed.html",
         "sync_failed.html",
         "sync_failed_contact.html",
@@ -325,3 +326,50 @@ def test_sweep_time_is_the_schedules_unless_an_override_is_allowed():
     assert sweep_time(event, allow_override=False) == datetime(2026, 3, 1, 3, 15, tzinfo=UTC)
     assert sweep_time(event, allow_override=True) == datetime(2026, 5, 1, 6, 0, tzinfo=UTC)
     assert sweep_time({"detail": {}}, allow_override=True, clock=lambda: fallback) == fallback
+
+
+def test_the_reconciliation_digest_lists_each_difference_with_what_to_do():
+    email = render.examples()["reconciliation_digest"]
+
+    assert email.subject == "Xero check: 3 invoices differ from Acme Invoicing"
+    assert "compared 1,284 invoices" in email.text
+    assert "Found: Voided in Xero" in email.text
+    assert "Total: recorded NZD 194.93, Xero NZD 224.25" in email.text
+    assert "What to do: Xero shows other payments on invoice INV-0061" in email.text
+    assert "Nothing has been changed in Xero by this check" in email.text
+
+
+def test_no_digest_is_queued_when_nothing_differs_or_for_a_check_the_owner_asked_for():
+    from shared.domain.queued_alerts import QueuedAlerts
+    from shared.models.reconcile import Difference, ReconcileRun
+
+    class Queue:
+        def __init__(self) -> None:
+            self.sent: list[Any] = []
+
+        def publish(self, requests):
+            self.sent += list(requests)
+            return len(requests)
+
+    queue = Queue()
+    alerts = QueuedAlerts(queue)  # type: ignore[arg-type]
+    weekly = ReconcileRun(run_id="full-2026-12-06", kind="full", started_at="2026-12-06T04:45:00+00:00")
+    owners = weekly.model_copy(update={"requested_by": "owner"})
+    open_ = Difference(
+        invoice_id="inv-1",
+        number="INV-1",
+        kind="voided_in_xero",
+        what_to_do="…",
+        xero_fingerprint="f",
+        found_at="2026-12-06T04:46:00+00:00",
+        run_id="full-2026-12-06",
+    )
+    accepted = open_.model_copy(update={"state": "accepted"})
+
+    assert alerts.reconciliation_digest("acct-1", weekly, []) is False
+    assert alerts.reconciliation_digest("acct-1", weekly, [accepted]) is False
+    assert alerts.reconciliation_digest("acct-1", owners, [open_]) is False
+    assert queue.sent == []
+    assert alerts.reconciliation_digest("acct-1", weekly, [open_, accepted]) is True
+    assert [r.kind for r in queue.sent] == ["reconciliation_digest"]
+    assert queue.sent[0].total == 1

@@ -24,6 +24,7 @@ def test_every_part_of_the_service_is_declared():
         "SweepFunction",
         "AlertsFunction",
         "SettingsPageFunction",
+        "ReconcileFunction",
     }
     assert {
         "AWS::Serverless::HttpApi",
@@ -82,6 +83,55 @@ def test_flush_tickets_are_fifo_one_group_per_organisation_and_one_organisation_
     }
 
 
+def test_reconciliation_runs_one_organisation_at_a_time_on_its_schedules_with_bounded_concurrency():
+    queue = RESOURCES["ReconcileQueue"]["Properties"]
+    function = FUNCTIONS["ReconcileFunction"]["Properties"]
+    runs = function["Events"]["Runs"]["Properties"]
+    weekly = function["Events"]["Weekly"]["Properties"]
+    daily = function["Events"]["Daily"]["Properties"]
+    parameter = TEMPLATE["Parameters"]["ReconcileMaxConcurrency"]
+
+    assert queue["FifoQueue"] is True
+    assert queue["DeduplicationScope"] == "messageGroup"
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["ReconcileDeadLetterQueue", "Arn"]}
+    assert RESOURCES["ReconcileDeadLetterQueue"]["Properties"]["FifoQueue"] is True
+    assert "ReconcileDeadLetterQueueAlarm" in RESOURCES
+    assert queue["VisibilityTimeout"] >= 6 * function["Timeout"]
+    assert runs["Queue"] == {"Fn::GetAtt": ["ReconcileQueue", "Arn"]}
+    assert runs["BatchSize"] == 1
+    assert runs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert runs["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "ReconcileMaxConcurrency"}
+    assert parameter["Default"] == 10
+    assert weekly["Schedule"] == "cron(45 4 ? * SUN *)"
+    assert weekly["Input"] == '{"reconcile": "full"}'
+    assert daily["Schedule"] == "cron(45 4 ? * MON-SAT *)"
+    assert daily["Input"] == '{"reconcile": "recent"}'
+    assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["RECONCILE_QUEUE_URL"] == {
+        "Ref": "ReconcileQueue"
+    }
+    allowed = {(a, str(s["Resource"])) for s in _statements(FUNCTIONS["ReconcileFunction"]) for a in _actions(s)}
+    assert not any(a.startswith("dynamodb:Delete") for a, _ in allowed)  # differences resolved in batches only
+    assert ("sqs:ChangeMessageVisibility", str({"Fn::GetAtt": ["ReconcileQueue", "Arn"]})) in allowed
+
+
+def test_the_sample_events_are_what_the_reconcile_function_takes():
+    import json
+    from pathlib import Path
+
+    from shared.models.reconcile import ReconcileRequest
+
+    events = Path(__file__).resolve().parents[2] / "events"
+    function = FUNCTIONS["ReconcileFunction"]["Properties"]["Events"]
+    assert json.loads((events / "reconcile_schedule_weekly.json").read_text()) == json.loads(
+        function["Weekly"]["Properties"]["Input"]
+    )
+    assert json.loads((events / "reconcile_schedule_daily.json").read_text()) == json.loads(
+        function["Daily"]["Properties"]["Input"]
+    )
+    run = json.loads((events / "reconcile_run.json").read_text())["Records"][0]
+    assert ReconcileRequest.model_validate_json(run["body"]).kind == "full"
+
+
 def test_the_alert_queue_redrives_to_its_own_alarmed_dlq_and_the_alerts_function_reports_partial_failures():
     queue = RESOURCES["AlertQueue"]["Properties"]
     alerts = FUNCTIONS["AlertsFunction"]["Properties"]
@@ -121,7 +171,7 @@ def test_the_alerts_function_may_only_read_recipients_claim_alerts_back_off_dead
         "sqs:SendMessage",
         "ses:SendEmail",
     }
-    assert publishers == {"IntakeFunction", "PushFunction"}
+    assert publishers == {"IntakeFunction", "PushFunction", "ReconcileFunction"}  # the last: the weekly digest
 
 
 def _actions(statement: dict[str, Any]) -> list[str]:
@@ -165,8 +215,15 @@ def test_the_settings_page_routes_are_public_and_every_function_sending_status_e
         "/xero/settings/{action}",
     }
     assert all("Auth" not in e["Properties"] for e in page.values())  # the signed link and the session guard them
-    # Disconnects (management, sweep, page) and lost grants (any token refresh, the push's too).
-    assert senders == {"ManagementFunction", "SweepFunction", "IntakeFunction", "PushFunction", "SettingsPageFunction"}
+    # Disconnects (management, sweep, page) and lost grants (any token refresh: the push's, reconciliation's).
+    assert senders == {
+        "ManagementFunction",
+        "SweepFunction",
+        "IntakeFunction",
+        "PushFunction",
+        "SettingsPageFunction",
+        "ReconcileFunction",
+    }
     assert TEMPLATE["Globals"]["Function"]["Environment"]["Variables"]["STATUS_EVENT_BUS_NAME"] == {
         "Ref": "StatusEventBus"
     }

@@ -507,7 +507,9 @@ def _send_allocations(run: AccountRun, w: NoteWork, ready: dict[str, tuple[Invoi
         amount_due = Decimal(str(due)) if due is not None else max((invoice.amount_due or amount) - amount, Decimal(0))
         status = answered.get("Status") or ("PAID" if amount_due == 0 else invoice.xero_status)
         current = run.ledger.invoice(invoice_id) or invoice
-        run.ledger.put(current.model_copy(update={"amount_due": amount_due, "xero_status": status}))
+        # updated_at: the service's last write to the invoice in Xero (reconciliation compares it).
+        update = {"amount_due": amount_due, "xero_status": status, "updated_at": run.now.isoformat()}
+        run.ledger.put(current.model_copy(update=update))
     w.record = record.model_copy(update={"allocated": allocated, "sending": False, "updated_at": run.now.isoformat()})
     run.ledger.put(w.record)
     if problems:

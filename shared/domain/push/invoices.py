@@ -355,6 +355,12 @@ def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
         "currency": result.get("CurrencyCode") or record.currency,
         "total": _money(result.get("Total"), record.total),
         "amount_due": _money(result.get("AmountDue"), record.amount_due),
+        # What reconciliation compares with Xero's summary later (shared.domain.reconcile).
+        "sub_total": _money(result.get("SubTotal"), record.sub_total),
+        "total_tax": _money(result.get("TotalTax"), record.total_tax),
+        "reference": result.get("Reference", record.reference) if result else record.reference,
+        "date": _day(result.get("DateString")) or record.date,
+        "due_date": _day(result.get("DueDateString")) or record.due_date,
         "numbers_sent": record.numbers_sent | ({w.number} if w.number and w.element else set()),
         "last_version": w.version,
         "last_pushed_at": run.now.isoformat(),
@@ -387,6 +393,11 @@ def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
 def _release_old_number(run: AccountRun, record: InvoiceRecord, w: InvoiceWork) -> None:
     if record.number and w.number and record.number.casefold() != w.number.casefold():
         run.parts.registry.release(run.tenant_id, "INVOICE", record.number, Holder(run.account_id, w.invoice_id))
+
+
+def _day(value: Any) -> str | None:
+    """``2026-03-01`` of Xero's ``DateString`` (``2026-03-01T00:00:00``)."""
+    return value[:10] if isinstance(value, str) and len(value) >= 10 else None
 
 
 def _money(value: Any, default: Decimal | None) -> Decimal | None:
