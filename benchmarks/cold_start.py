@@ -18,6 +18,7 @@ HANDLERS = {
     "intake": "functions.intake.handler",
     "push": "functions.push.handler",
     "sweep": "functions.sweep.handler",
+    "reconcile": "functions.reconcile.handler",
     "settings page": "functions.settings_page.handler",
 }
 FUNCTIONS = [name for name in HANDLERS if name not in (FLOOR, BARE)]

@@ -89,9 +89,12 @@ class RunQueued(BaseModel):
     RECONCILIATION,
     summary="Reconcile the account now",
     tags=TAGS,
-    responses={**responses(404, 409, 503), 202: {"description": "Queued"}},
+    responses={
+        **responses(404, 409, 503),
+        202: {"description": "Queued", "content": {content_types.APPLICATION_JSON: {"model": RunQueued}}},
+    },
 )
-def post_reconciliation(account_id: AccountId) -> Response[str]:
+def post_reconciliation(account_id: AccountId) -> Response[RunQueued]:
     """Queues a full run; answers 202 at once. The run waits when Xero's limits or the push need the
     organisation's calls first. 409 ``not_connected`` while the account cannot sync."""
     _known(account_id)
@@ -100,7 +103,7 @@ def post_reconciliation(account_id: AccountId) -> Response[str]:
         connection = wiring.connections().get(account_id)
         status = connection.status.value if connection else "not_connected"
         raise ConnectionUnavailable(f"Account {account_id} is not connected to a Xero organisation now.", status)
-    body = RunQueued(run_id=request.run_id, kind=request.kind).model_dump_json()
+    body = RunQueued(run_id=request.run_id, kind=request.kind)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=body)
 
 

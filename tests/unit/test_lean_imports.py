@@ -19,6 +19,8 @@ KEPT_OUT = {
     # The management API loads httpx and the management domain with the first request that reads Xero.
     "functions.management.handler": ["httpx", "shared.domain.push.flush", "shared.emails"],
     "functions.settings_page.handler": ["httpx", "shared.domain.push.flush", "shared.emails"],
+    # Reconciliation reads Xero and the sync records; it never pushes nor renders an email itself.
+    "functions.reconcile.handler": ["shared.domain.push.flush", "shared.emails"],
     "functions.oauth.handler": ["shared.domain.push.flush", "shared.emails", "shared.models.events"],
 }
 
