@@ -201,9 +201,23 @@ def test_negative_lines_are_taken_and_a_negative_total_is_refused_pointing_at_cr
     assert "credit note" in (record("inv-5").error_fix or "")
 
 
-def test_invoices_too_big_for_one_request_are_split_by_size(account: dict[str, str], sandbox: SandboxServer) -> None:
-    # Six invoices of 500 lines, each under SQS's 1 MiB but together over Xero's 3.5 MB a request.
-    lines = [{**one_line("1.00"), "description": "x" * 1300} for _ in range(500)]
+def test_invoices_too_big_for_one_request_are_split_by_size(
+    account: dict[str, str], sandbox: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from local.xero_sandbox import gateway
+    from shared.adapters import xero
+    from shared.domain.push import calls
+
+    # The limits as shipped: the sandbox's 413 at Xero's 3.5 MB, the client's own check at the same size,
+    # and the push's batches kept below both.
+    assert gateway.MAX_BODY_BYTES == xero.MAX_BODY_BYTES == 3_500_000
+    assert calls.BODY_BUDGET_BYTES < xero.MAX_BODY_BYTES
+    # The same rule at a tenth of the size (six invoices of 3.5 MB in all took 80 s under coverage).
+    monkeypatch.setattr(gateway, "MAX_BODY_BYTES", gateway.MAX_BODY_BYTES // 10)
+    monkeypatch.setattr(xero, "MAX_BODY_BYTES", xero.MAX_BODY_BYTES // 10)
+    monkeypatch.setattr(calls, "BODY_BUDGET_BYTES", calls.BODY_BUDGET_BYTES // 10)
+    # Six invoices of 50 lines, together over the request limit.
+    lines = [{**one_line("1.00"), "description": "x" * 1300} for _ in range(50)]
     bodies = [new_invoice(n, contact="cus-big", line_items=lines, totals=None) for n in range(6)]
     assert invoke(sqs_event(bodies), remaining_ms=900_000) == []
     assert len(org(sandbox).invoices) == 6
