@@ -194,7 +194,8 @@ class Simulation:
         for owner, name, replacement in (*patches, (StatusEvents, "publish", publish)):
             setattr(owner, name, replacement)
         dynamo = wiring.aws_client("dynamodb")
-        dynamo.meta.events.register("before-call.dynamodb", self.meter.before)
+        # before-parameter-build sees the request's parameters (before-call sees them serialised)
+        dynamo.meta.events.register("before-parameter-build.dynamodb", self.meter.before)
         dynamo.meta.events.register("after-call.dynamodb", self.meter.after)
 
     # --- the run ------------------------------------------------------------------------------
