@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.adapters.flush_tickets import tenant_of
-from shared.adapters.outbox import LIVE, OutboxItem
+from shared.adapters.outbox import OutboxItem
+from shared.domain.backfill import placement
 from shared.domain.push.model import Fate, Message, Outcome, Tally, subject_of
 from shared.domain.push.outcomes import backoff, settle
 from shared.domain.push.receive import receive
@@ -81,21 +82,12 @@ class Intake:
             elif tenant_id is None:
                 _park(group, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
             else:
-                by_tenant.setdefault(tenant_id, []).extend(
-                    (
-                        m,
-                        OutboxItem.new(
-                            account_id,
-                            m.body,
-                            m.message_id,
-                            now,
-                            LIVE,
-                            published_ms=m.published_ms,
-                            subject=subject_of(m),
-                        ),
+                for m in group:
+                    lane, ordered_ms = placement(m)  # history on the backfill lane, by its own date
+                    item = OutboxItem.new(
+                        account_id, m.body, m.message_id, now, lane, published_ms=ordered_ms, subject=subject_of(m)
                     )
-                    for m in group
-                )
+                    by_tenant.setdefault(tenant_id, []).append((m, item))
         stored: list[str] = []
         for tenant_id, pairs in by_tenant.items():
             try:

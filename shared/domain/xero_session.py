@@ -71,6 +71,7 @@ class XeroSession:
         sleep: Callable[[float], None],
         max_pace_wait: float = 3.0,
         on_success: Callable[[], None] | None = None,
+        backfill: bool = False,
     ) -> None:
         self.account_id = account_id
         self.tenant_id = tenant_id
@@ -81,6 +82,7 @@ class XeroSession:
         self._sleep = sleep
         self._max_pace_wait = max_pace_wait
         self._on_success = on_success
+        self._backfill = backfill  # an account's history: only the calls above the live reserve
         self._access: Access | None = None
         self.counts = CallCounts()
 
@@ -168,7 +170,7 @@ class XeroSession:
 
     def _pace(self) -> None:
         while True:
-            wait = self._budget.take(self.tenant_id)
+            wait = self._budget.take(self.tenant_id, backfill=self._backfill)
             if wait <= 0:
                 return
             if wait > self._max_pace_wait or wait > self._seconds_left() - 30:

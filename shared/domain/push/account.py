@@ -142,6 +142,7 @@ def _stages(run: AccountRun) -> None:
         seconds_left=run.seconds_left,
         sleep=parts.sleep,
         on_success=lambda: _active(run),
+        backfill=run.backfill,
     )
     work = claims.claim_invoices(run)
     notes = credit_notes.claim(run)

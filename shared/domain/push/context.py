@@ -81,6 +81,7 @@ class AccountRun:
     settings: AccountSettings | None = None
     session: XeroSession | None = None
     contact_ids: dict[str, str] = field(default_factory=dict)  # platform contact id → Xero ContactID
+    backfill: bool = False  # the account's history (the backfill lane): spends only above the live reserve
 
     @property
     def xero(self) -> XeroSession:
