@@ -192,3 +192,128 @@ def test_the_backfill_follows_xeros_own_count_into_the_reserve(starter: SandboxS
     flush_all()
     assert "L-00007" in {i.number for i in created(starter)}
     assert stats(starter)["429"] == 0
+
+
+# --- invoices Xero already has under the same number -------------------------------------------------
+
+
+def made_by_hand(number: str, contact_name: str, *, paid: bool = False, status: str = "AUTHORISED") -> str:
+    """An invoice someone made in Xero before the service (by hand, or another tool): its InvoiceID."""
+    access = wiring.token_manager().access(ACCOUNT)
+    xero = wiring.xero()
+    element = {
+        "Type": "ACCREC",
+        "InvoiceNumber": number,
+        "Contact": {"Name": contact_name},
+        "Date": "2025-03-01",
+        "DueDate": "2025-03-31",
+        "Status": "AUTHORISED",
+        "LineAmountTypes": "Exclusive",
+        "LineItems": [
+            {"Description": "By hand", "Quantity": 1, "UnitAmount": 100, "AccountCode": "200", "TaxType": "OUTPUT2"}
+        ],
+    }
+    answer = xero.write(
+        "PUT", access.access_token, NZ_TENANT, "Invoices", {"Invoices": [element]}, idempotency_key=f"hand-{number}"
+    )
+    invoice_id = str(answer["Invoices"][0]["InvoiceID"])
+    if status != "AUTHORISED":
+        change = {"Invoices": [{"InvoiceID": invoice_id, "Status": status}]}
+        xero.write("POST", access.access_token, NZ_TENANT, "Invoices", change, idempotency_key=f"set-{number}")
+    if paid:
+        payment = {
+            "Invoice": {"InvoiceID": invoice_id},
+            "Account": {"Code": "090"},
+            "Date": "2025-03-05",
+            "Amount": 115,
+        }
+        xero.write(
+            "PUT", access.access_token, NZ_TENANT, "Payments", {"Payments": [payment]}, idempotency_key=f"pay-{number}"
+        )
+    return invoice_id
+
+
+def numbered(sandbox: SandboxServer, number: str) -> list[Any]:
+    return [i for i in created(sandbox) if i.number == number and i.status != "DELETED"]
+
+
+def record(invoice_id: str, account_id: str = ACCOUNT) -> Any:
+    found = wiring.sync_records().invoice(account_id, invoice_id)
+    assert found is not None
+    return found
+
+
+def test_a_history_invoice_xero_already_has_unpaid_for_its_contact_is_matched_and_updated(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    xero_id = made_by_hand("H-00001", "Customer cus-00001")
+    take_in(history(1, date(2025, 3, 1)))
+
+    flush_all()
+
+    [invoice] = numbered(starter, "H-00001")
+    assert invoice.invoice_id == xero_id, "the one in Xero, not a second one"
+    assert str(invoice.total) == "149.50", "made the platform's version"
+    found = record("inv-h1")
+    assert (found.xero_invoice_id, found.adopted, found.state) == (xero_id, "updated", "synced")
+    assert not dead_letters(service_env)
+
+
+@pytest.mark.parametrize(
+    ("paid", "status", "contact", "why"),
+    [
+        (True, "AUTHORISED", "Customer cus-00002", "it is PAID in Xero"),
+        (False, "VOIDED", "Customer cus-00002", "it is VOIDED in Xero"),
+        (False, "AUTHORISED", "Someone else", "it is for another contact in Xero"),
+    ],
+)
+def test_a_history_invoice_xero_has_paid_voided_or_for_another_contact_is_matched_and_kept(
+    starter: SandboxServer, service_env: dict[str, str], paid: bool, status: str, contact: str, why: str
+) -> None:
+    xero_id = made_by_hand("H-00002", contact, paid=paid, status=status)
+    before = numbered(starter, "H-00002")[0]
+    payments = len(starter.sandbox.state.organisations[NZ_TENANT].payments)
+    pay = message(
+        "04-payment-partial.json", account_id=ACCOUNT, payment_id="pay-h2", invoice_id="inv-h2", date="2025-03-05"
+    )
+    pay["origin"] = "history"
+    take_in(history(2, date(2025, 3, 1)), pay)
+
+    flush_all()
+
+    [invoice] = numbered(starter, "H-00002")
+    assert (invoice.invoice_id, invoice.total, invoice.status) == (xero_id, before.total, before.status)
+    assert len(starter.sandbox.state.organisations[NZ_TENANT].payments) == payments, "no payment added to it"
+    found = record("inv-h2")
+    assert (found.xero_invoice_id, found.adopted, found.adopted_reason) == (xero_id, "kept", why)
+    assert outbox_items() == []
+    assert not dead_letters(service_env)
+
+
+def test_a_live_invoice_whose_number_xero_has_is_still_refused(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    made_by_hand("L-00004", "Live customer 4")
+    take_in(live(4))
+    flush_all()
+    codes = [m["MessageAttributes"]["failure_code"]["StringValue"] for m in dead_letters(service_env)]
+    assert codes == ["duplicate_invoice_number"]
+
+
+def test_two_accounts_on_one_organisation_never_adopt_each_others_invoices(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    configure(service_env, starter, "acct-other")
+    take_in(history(3, date(2025, 3, 1)))
+    flush_all()
+    mine = numbered(starter, "H-00003")[0]
+
+    # The other account's history has an invoice of the same number: it is refused, never matched.
+    take_in(history(3, date(2025, 4, 1), account_id="acct-other", contact="cus-other"))
+    flush_all()
+
+    [invoice] = numbered(starter, "H-00003")
+    assert (invoice.invoice_id, invoice.total) == (mine.invoice_id, mine.total)
+    assert wiring.sync_records().invoice("acct-other", "inv-h3").state == "failed"  # type: ignore[union-attr]
+    codes = [m["MessageAttributes"]["failure_code"]["StringValue"] for m in dead_letters(service_env)]
+    assert codes == ["duplicate_invoice_number"]

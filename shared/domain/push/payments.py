@@ -37,6 +37,11 @@ def push(run: AccountRun) -> None:
     for message in payments:
         event = _event(message)
         invoice = known.get(event.data.invoice_id)
+        if invoice is not None and invoice.adopted == "kept":
+            # Matched in Xero and kept as it is there (paid already, voided, another contact's): a payment
+            # the service adds to it could count money twice. Nothing is sent; the progress reports it.
+            message.finish(Outcome(Fate.SYNCED, "invoice_kept", "its invoice is kept as Xero has it"))
+            continue
         if not _payable(run, message, event, invoice):
             continue
         assert invoice is not None
