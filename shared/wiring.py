@@ -22,6 +22,7 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.alert_queue import AlertQueue
+    from shared.adapters.backfill_progress import BackfillProgress
     from shared.adapters.budget import CallBudget
     from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.mailer import Mailer
@@ -228,7 +229,7 @@ def call_budget() -> CallBudget:
 def backlog_reader() -> BacklogReader:
     from shared.domain.backlog import BacklogReader
 
-    return BacklogReader(connections(), outbox(), call_budget(), time.time)
+    return BacklogReader(connections(), outbox(), call_budget(), time.time, backfill_progress())
 
 
 @cached
@@ -253,7 +254,15 @@ def push_parts() -> PushParts:
         outbox=outbox(),
         tickets=flush_tickets(),
         coalesce_seconds=s.push_coalesce_seconds,
+        progress=backfill_progress(),
     )
+
+
+@cached
+def backfill_progress() -> BackfillProgress:
+    from shared.adapters.backfill_progress import BackfillProgress
+
+    return BackfillProgress(aws_client("dynamodb"), settings().table_name)
 
 
 @cached

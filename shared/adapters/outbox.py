@@ -182,16 +182,17 @@ class Outbox:
                 raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
         return counts
 
-    def depth(self, tenant_id: str, account_id: str, *, limit: int) -> Depth:
-        """How many of ``account_id``'s events wait here, and how many of the organisation's go before
-        its last one is pushed (oldest first); read up to ``limit`` events (eventually consistent: a
-        figure for a page, not for the push)."""
+    def depth(self, tenant_id: str, account_id: str, *, limit: int, lane: int | None = None) -> Depth:
+        """How many of ``account_id``'s events wait here (on one ``lane``, or all), and how many of the
+        organisation's go before its last one is pushed (oldest first); read up to ``limit`` events
+        (eventually consistent: a figure for a page, not for the push)."""
         depth = Depth()
         seen = 0
+        prefix = "E#" if lane is None else f"E#{lane}#"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr("E#")},
+            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr(prefix)},
             "ProjectionExpression": "account_id, sent_at",
         }
         try:

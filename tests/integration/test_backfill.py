@@ -17,6 +17,8 @@ from local.xero_sandbox.seed import NZ_TENANT
 from shared import wiring
 from shared.adapters.budget import DAY_RESERVE, CallBudget, _day
 from shared.adapters.outbox import BACKFILL, LIVE
+from shared.domain.backlog import BacklogReader
+from tests.support.api import ManagementApi
 from tests.support.events import FakeContext
 from tests.support.push import configure, dead_letters, flush_all, message, outbox_items, sqs_event
 
@@ -43,6 +45,8 @@ def starter(service_env: dict[str, str], sandbox: SandboxServer, monkeypatch: py
     )
     monkeypatch.setattr(wiring, "push_parts", lambda: parts)
     wiring.reset()
+    reader = BacklogReader(wiring.connections(), wiring.outbox(), parts.budget, clock.now, wiring.backfill_progress())
+    monkeypatch.setattr(wiring, "backlog_reader", lambda: reader)
     return sandbox
 
 
@@ -314,6 +318,44 @@ def test_two_accounts_on_one_organisation_never_adopt_each_others_invoices(
 
     [invoice] = numbered(starter, "H-00003")
     assert (invoice.invoice_id, invoice.total) == (mine.invoice_id, mine.total)
-    assert wiring.sync_records().invoice("acct-other", "inv-h3").state == "failed"  # type: ignore[union-attr]
+    assert record("inv-h3", "acct-other").state == "failed"
     codes = [m["MessageAttributes"]["failure_code"]["StringValue"] for m in dead_letters(service_env)]
     assert codes == ["duplicate_invoice_number"]
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+def test_the_backfill_route_reports_waiting_synced_failed_kept_and_when_it_drains(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    clock = starter.sandbox.state.clock
+    budget = wiring.push_parts().budget
+    per_day = STARTER_DAY - DAY_RESERVE
+    made_by_hand("H-00007", "Customer cus-00007", paid=True)
+    unmapped = history(
+        8, date(2025, 3, 2), line_items=[{"description": "x", "quantity": "1", "unit_price": "5", "tax_id": "nope"}]
+    )
+    unmapped["data"].pop("totals")
+    take_in(*[history(n, date(2025, 3, 1)) for n in range(8)], unmapped)
+    flush_all()
+    api = ManagementApi()
+    done = api.get(f"/v1/accounts/{ACCOUNT}/backfill")
+    assert done.status == 200
+    body = done.body
+    assert (body["waiting"], body["synced"], body["failed"], body["kept"]) == (0, 8, 1, 1)
+    assert body["kept_numbers"] == ["H-00007"]
+    assert body["calls_a_day"] == per_day - budget.live_reserve
+    assert body["drains_by"] is None
+
+    # Today's share for a backfill nearly spent: 2,000 more wait, and drain on the next day's calls.
+    spend_today(service_env["TABLE_NAME"], per_day - budget.live_reserve - 2, clock.now())
+    take_in(*[history(n, date(2025, 4, 1)) for n in range(100, 2100)])
+    flush_all()
+    body = api.get(f"/v1/accounts/{ACCOUNT}/backfill").body
+    assert body["waiting"] > 1900
+    assert body["resumes_at"].startswith("2026-12-08T00:00")
+    drains = datetime.fromisoformat(body["drains_by"])
+    # About 80 calls at 55 a minute, from tomorrow's midnight.
+    assert datetime(2026, 12, 8, tzinfo=UTC) < drains < datetime(2026, 12, 8, 0, 5, tzinfo=UTC)
+    assert stats(starter)["429"] == 0

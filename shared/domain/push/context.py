@@ -15,6 +15,7 @@ from shared.domain.push.model import SKIPPED, SYNCED, Fate, Message, Outcome, Ta
 from shared.domain.push.outcomes import record_failure
 
 if TYPE_CHECKING:
+    from shared.adapters.backfill_progress import BackfillProgress
     from shared.adapters.budget import CallBudget
     from shared.adapters.connections import ConnectionRepository
     from shared.adapters.flush_tickets import FlushTickets
@@ -55,6 +56,7 @@ class PushParts:
     outbox: Outbox | None = None
     tickets: FlushTickets | None = None
     coalesce_seconds: float = 20.0  # how long a flush waits for more events to fill a batch
+    progress: BackfillProgress | None = None  # each account's backfill counts
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tax_rates: dict[str, tuple[float, dict[str, Decimal]]] = field(default_factory=dict)

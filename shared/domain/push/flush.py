@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING
 from shared.adapters.outbox import BACKFILL, LIVE, OutboxItem, rescheduled
 from shared.domain.push.account import MOVED
 from shared.domain.push.calls import PER_CALL
-from shared.domain.push.model import Message, Tally
+from shared.domain.push.model import Fate, Message, Tally
+from shared.errors import StorageError
+from shared.models.events import InvoiceUpserted
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -139,12 +141,41 @@ class Flush:
                 in_flight=in_flight,
                 backfill=backfill,
             )
+            if backfill:
+                self._count(tenant_id, messages)
             report.passes += 1
             report.tally.merge(tally)
             logger.info(
                 "flush pass",
                 extra={"tenant_id": tenant_id, "events": len(messages), "backfill": backfill, **tally.summary()},
             )
+
+    def _count(self, tenant_id: str, messages: list[Message]) -> None:
+        """Each account's backfill progress: what this pass settled (a count, not a guarantee: a pass
+        that could not be counted is logged and the push goes on)."""
+        progress = self._parts.progress
+        if progress is None:
+            return
+        counts: dict[str, tuple[int, int, list[str]]] = {}
+        for message in messages:
+            account, outcome = message.account_id, message.outcome
+            if account is None or outcome is None or not outcome.fate.settled:
+                continue
+            synced, failed, kept = counts.get(account, (0, 0, []))
+            if outcome.fate == Fate.FAILED:
+                failed += 1
+            else:
+                synced += 1
+            if outcome.code == "adopted_kept" and isinstance(message.event, InvoiceUpserted):
+                kept.append(message.event.data.number)
+            counts[account] = (synced, failed, kept)
+        for account, (synced, failed, kept) in counts.items():
+            try:
+                progress.add(
+                    account, synced=synced, failed=failed, kept=kept, tenant_id=tenant_id, now=self._parts.clock()
+                )
+            except StorageError:
+                logger.warning("could not count the backfill's progress", extra={"account_id": account})
 
     def _nothing_now(
         self,
