@@ -397,6 +397,7 @@ def settings_page() -> SettingsPage:
         sessions=PageSessionStore(client, s.table_name),
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
         backlog=backlog_reader().backlog,
+        backfill=backlog_reader().backfill,
         policy=SessionPolicy(
             idle_seconds=s.settings_session_idle_seconds,
             max_seconds=s.settings_session_max_seconds,
