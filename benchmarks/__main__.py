@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import cold_start, memory, push  # noqa: F401 - importing them registers their benchmarks
+from benchmarks import backfill, cold_start, memory, push  # noqa: F401 - importing them registers their benchmarks
 from benchmarks.framework import BENCHMARKS, Figure, render
 
 

@@ -359,3 +359,56 @@ def test_the_backfill_route_reports_waiting_synced_failed_kept_and_when_it_drain
     # About 80 calls at 55 a minute, from tomorrow's midnight.
     assert datetime(2026, 12, 8, tzinfo=UTC) < drains < datetime(2026, 12, 8, 0, 5, tzinfo=UTC)
     assert stats(starter)["429"] == 0
+
+
+def test_a_write_the_reserve_stopped_before_it_went_is_not_looked_for_in_xero_the_next_day(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    """The budget stops the backfill at the payments' write: nothing of it went, so nothing of it is left
+    "in flight" (which would cost a Xero read per payment the next day, on a budget that has no room)."""
+    clock = starter.sandbox.state.clock
+    budget = wiring.push_parts().budget
+    spend_today(service_env["TABLE_NAME"], STARTER_DAY - DAY_RESERVE - budget.live_reserve - 3, clock.now())
+    invoices = [history(n, date(2025, 3, 1), contact="cus-1") for n in range(60)]
+    payments = []
+    for n in range(60):
+        pay = message(
+            "04-payment-partial.json",
+            account_id=ACCOUNT,
+            payment_id=f"pay-h{n}",
+            invoice_id=f"inv-h{n}",
+            amount="149.50",
+        )
+        payments.append(pay | {"origin": "history"} | {"data": pay["data"] | {"date": "2025-03-10"}})
+    take_in(*invoices, *payments)
+
+    flush_all()
+
+    assert len(numbered_all(starter)) == 60, "the contact and the invoices went (3 calls)"
+    assert len(outbox_items()) == 60, "the payments wait for the next day"
+    notes = [i for i in all_outbox_rows() if str(i["sk"]).startswith("INFLIGHT#")]
+    assert notes == [], "the payments' write never went: nothing is in flight"
+
+    clock.set(datetime(2026, 12, 8, 0, 1, tzinfo=UTC).timestamp())
+    gets = stats(starter).get("GET /api.xro/2.0/Payments", 0)
+    wake()
+
+    assert outbox_items() == []
+    assert stats(starter).get("GET /api.xro/2.0/Payments", 0) == gets, "no payment looked for"
+    assert len(starter.sandbox.state.organisations[NZ_TENANT].payments) == 60
+    assert stats(starter)["429"] == 0
+
+
+def numbered_all(sandbox: SandboxServer) -> list[Any]:
+    return [i for i in created(sandbox) if i.number.startswith("H-")]
+
+
+def all_outbox_rows() -> list[dict[str, Any]]:
+    from shared.adapters.dynamo import from_item
+
+    items = boto3.client("dynamodb").scan(
+        TableName=wiring.settings().table_name,
+        FilterExpression="begins_with(pk, :o)",
+        ExpressionAttributeValues={":o": {"S": "OUTBOX#"}},
+    )["Items"]
+    return [from_item(i) for i in items]
