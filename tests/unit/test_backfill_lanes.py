@@ -149,3 +149,15 @@ def test_a_held_backfill_lets_live_events_go_and_ends_with_a_wake_up_not_a_hidde
     assert service.passes == [(False, [item(2, LIVE).key])]
     assert report.wait is None, "a hidden ticket would hold up the live events that come meanwhile"
     assert report.wake_in == 5 * 3600
+
+
+def test_a_few_young_history_events_wait_to_fill_a_batch_as_live_ones_do() -> None:
+    young = [
+        OutboxItem.new("a", "{}", f"m{n}", NOON - 5, BACKFILL, published_ms=n + 1, subject=f"s{n}") for n in range(3)
+    ]
+    outbox = FakeOutbox(young)
+    service = FakeService(outbox)
+    parts = FakeParts(outbox, FakeBudget(), coalesce_seconds=20.0)
+    report = Flush(parts, service).run("t", lambda: 600.0)  # type: ignore[arg-type]
+    assert service.passes == []
+    assert report.wait == 15.0

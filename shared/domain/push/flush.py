@@ -120,12 +120,17 @@ class Flush:
                 hold = parts.budget.backfill_hold(tenant_id)
                 history = outbox.read(tenant_id, PASS if hold <= 0 else 1, BACKFILL)
             history_ready = [i for i in history if i.not_before <= now] if hold <= 0 else []
+            # History coalesces as live events do: on a day budget, a call for a few events is a call lost.
+            history_wait = self._wait(history, history_ready, now) if history_ready else None
             if live_ready and live_wait is None:
                 batch, backfill = live_ready, False
-            elif history_ready:
+            elif history_ready and history_wait is None:
                 batch, backfill = history_ready, True
             else:
-                self._nothing_now(tenant_id, report, live, live_ready, live_wait, history, hold, now)
+                filling = [
+                    w for w, r in ((live_wait, live_ready), (history_wait, history_ready)) if r and w is not None
+                ]
+                self._nothing_now(tenant_id, report, filling, live, live_wait, history, hold, now)
                 return report
             report.wait = None
             if seconds_left() < MARGIN_SECONDS:
@@ -181,8 +186,8 @@ class Flush:
         self,
         tenant_id: str,
         report: FlushReport,
+        filling: list[float],
         live: list[OutboxItem],
-        live_ready: list[OutboxItem],
         live_wait: float | None,
         history: list[OutboxItem],
         hold: float,
@@ -190,8 +195,8 @@ class Flush:
     ) -> None:
         """Nothing to push at this moment: say how long to wait, and how (a hidden ticket or a wake-up)."""
         report.wait = None
-        if live_ready:
-            report.wait = live_wait  # a live batch filling up: the ticket waits for it
+        if filling:
+            report.wait = min(filling)  # a batch filling up: the ticket waits for it
             return
         waits = [live_wait] if live and live_wait is not None else []
         if history:
