@@ -4,6 +4,8 @@ The platform's queue carries every account's events interleaved; Xero is called 
 So the intake does no Xero work: it parses each event (a malformed or oversized one fails alone, as
 the push's receive stage says), finds the organisation its account syncs to, writes the events to
 that organisation's outbox (25 a request) and sends each organisation touched one flush ticket.
+An event of an account's history (``"origin": "history"``) goes on the backfill lane, ordered by its
+own date (:mod:`shared.domain.backfill`); every other event on the live lane, by when it was published.
 An event whose account has no organisation yet (never connected, none chosen) is parked.
 """
 
