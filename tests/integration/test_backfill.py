@@ -412,3 +412,23 @@ def all_outbox_rows() -> list[dict[str, Any]]:
         ExpressionAttributeValues={":o": {"S": "OUTBOX#"}},
     )["Items"]
     return [from_item(i) for i in items]
+
+
+def test_a_history_payment_before_its_invoice_waits_for_it_without_spending_its_tries(
+    starter: SandboxServer, service_env: dict[str, str]
+) -> None:
+    from tests.support.push import make_due
+
+    pay = message("04-payment-partial.json", account_id=ACCOUNT, payment_id="pay-h9", invoice_id="inv-h9")
+    take_in(pay | {"origin": "history"})
+    flush_all()
+    for _ in range(10):  # more than the 8 tries a live payment gets
+        assert len(make_due()) == 1
+    assert int(outbox_items()[0].get("attempts") or 0) == 0
+
+    take_in(history(9, date(2025, 3, 1)))
+    make_due()
+
+    assert outbox_items() == []
+    assert len(starter.sandbox.state.organisations[NZ_TENANT].payments) == 1
+    assert not dead_letters(service_env)
