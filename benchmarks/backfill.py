@@ -306,8 +306,9 @@ def _snapshot(reader: Any, account: str, now: float, started: float) -> str:
     status = reader.backfill(account)
     drains = f", drains by +{(status.drains_by.timestamp() - started) / 3600:.1f} h" if status.drains_by else ""
     held = ", waiting for the next day's calls" if status.resumes_at else ""
+    waiting = f"more than {status.waiting:,}" if status.more else f"{status.waiting:,}"
     return (
-        f"+{(now - started) / 3600:5.1f} h: {status.waiting:,} waiting, {status.synced:,} synced, "
+        f"+{(now - started) / 3600:5.1f} h: {waiting} waiting, {status.synced:,} synced, "
         f"{status.failed} failed{drains}{held}"
     )
 
