@@ -44,6 +44,7 @@ from benchmarks.push import (
     invoice_bodies,
     service,
 )
+from shared.wiring import push_parts as _wired_push_parts
 
 HISTORY = 20_000
 QUICK_HISTORY = 300
@@ -229,6 +230,7 @@ def run_backfill(history: int, day_limit: int, live_every: float) -> Backfilled:
 
     result = Backfilled()
     wall = time.monotonic()
+    wiring.push_parts = _wired_push_parts  # another bench in this process may have left its own parts here
     with service() as (sandbox, base):
         simulation = BackfillSimulation(base.clock, sandbox)
         simulation.install()
