@@ -322,7 +322,8 @@ def _snapshot(reader: Any, account: str, now: float, started: float) -> str:
 def backfill(quick: bool) -> list[Figure]:
     history = int(os.environ.get("BENCH_BACKFILL_INVOICES") or (QUICK_HISTORY if quick else HISTORY))
     day_limit = QUICK_DAY_LIMIT if quick else DAY_LIMIT
-    result = run_backfill(history, day_limit, QUICK_LIVE_EVERY if quick else LIVE_EVERY)
+    live_every = float(os.environ.get("BENCH_BACKFILL_LIVE_EVERY") or (QUICK_LIVE_EVERY if quick else LIVE_EVERY))
+    result = run_backfill(history, day_limit, live_every)
     drained = (result.drained_at - result.started) / 86400 if result.drained_at else float("nan")
     per_day = ", ".join(f"{day}: {calls}" for day, calls in sorted(result.calls_by_day.items()))
     for line in result.snapshots:
@@ -344,7 +345,7 @@ def backfill(quick: bool) -> list[Figure]:
             _percentile(result.live_latencies, 0.99),
             "s",
             f"p50 {_percentile(result.live_latencies, 0.5):.1f} s over {len(result.live_latencies)} live invoices "
-            f"(one every {(QUICK_LIVE_EVERY if quick else LIVE_EVERY) / 60:.0f} min, new contacts); "
+            f"(one every {live_every / 60:.0f} min, new contacts); "
             f"{WORKERS} workers, {XERO_CALL_SECONDS} s a call",
         ),
     ]
