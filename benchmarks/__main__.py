@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from benchmarks import cold_start, memory, push, reconcile  # noqa: F401 - importing them registers their benchmarks
+from benchmarks import (  # noqa: F401 - importing them registers their benchmarks
+    backfill,
+    cold_start,
+    memory,
+    push,
+    reconcile,
+)
 from benchmarks.framework import BENCHMARKS, Figure, render
 
 

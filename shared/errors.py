@@ -48,6 +48,8 @@ class XeroConfigError(XeroError):
 class XeroRateLimited(XeroError):
     code = "xero_rate_limited"
     retryable = True
+    sent_nothing = False  # True: the request was refused before Xero did anything (no replay was under way)
+    calls_made = 0  # calls the refused request made (429s of the concurrent limit, retried)
 
     def __init__(self, message: str, retry_after: int, problem: str) -> None:
         super().__init__(message, status=429)

@@ -22,6 +22,7 @@ from shared.config import Settings, get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.alert_queue import AlertQueue
+    from shared.adapters.backfill_progress import BackfillProgress
     from shared.adapters.budget import CallBudget
     from shared.adapters.flush_tickets import FlushTickets
     from shared.adapters.mailer import Mailer
@@ -230,7 +231,7 @@ def call_budget() -> CallBudget:
 def backlog_reader() -> BacklogReader:
     from shared.domain.backlog import BacklogReader
 
-    return BacklogReader(connections(), outbox(), call_budget(), time.time)
+    return BacklogReader(connections(), outbox(), call_budget(), time.time, backfill_progress())
 
 
 @cached
@@ -255,7 +256,15 @@ def push_parts() -> PushParts:
         outbox=outbox(),
         tickets=flush_tickets(),
         coalesce_seconds=s.push_coalesce_seconds,
+        progress=backfill_progress(),
     )
+
+
+@cached
+def backfill_progress() -> BackfillProgress:
+    from shared.adapters.backfill_progress import BackfillProgress
+
+    return BackfillProgress(aws_client("dynamodb"), settings().table_name)
 
 
 @cached
@@ -391,6 +400,7 @@ def settings_page() -> SettingsPage:
         link_secret=lambda: secrets().text(s.connect_link_secret_arn),
         backlog=backlog_reader().backlog,
         reconciler=reconciler(),
+        backfill=backlog_reader().backfill,
         policy=SessionPolicy(
             idle_seconds=s.settings_session_idle_seconds,
             max_seconds=s.settings_session_max_seconds,

@@ -10,11 +10,18 @@ over both (:meth:`observe`): a spent minute blocks the organisation until its wi
 limit nearly spent blocks it for an hour at a time (probing with one call within the reserve), and
 a 429 blocks it until Xero's ``Retry-After``.
 
+A backfill (an account's history, :mod:`shared.domain.backfill`) asks with ``backfill=True`` and
+spends only the day's calls above :attr:`CallBudget.live_reserve`, a share of the day
+(:data:`LIVE_SHARE`) kept for live events: once the day's count reaches it, or Xero's
+``X-DayLimit-Remaining`` says as much, the backfill is told to wait (until the next day, or an hour
+for Xero's own count), and live calls go on.
+
 The item is ``TENANT#<tenant id>`` / ``BUDGET``, updated with optimistic locking on its ``at``.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +44,8 @@ MINUTE_WINDOW = 60.0
 # Calls of a day kept for the management API and the sweep once the push has used the rest.
 DAY_RESERVE = 25
 DAY_PROBE_SECONDS = 3600.0
+# The share of the push's daily calls a backfill leaves for live events, whatever the hour.
+LIVE_SHARE = 0.2
 
 
 @dataclass(frozen=True)
@@ -45,6 +54,8 @@ class BudgetState:
     per_day: int  # calls a day the push may use
     day_left: int  # of today's
     blocked_for: float  # seconds before any call may go (Xero said so)
+    live_reserve: int = 0  # of each day's calls, never spent on a backfill
+    backfill_hold: float = 0.0  # seconds before a backfill may spend a call
 
 
 class CallBudget:
@@ -64,13 +75,17 @@ class CallBudget:
         self._burst = float(burst)
         self._per_day = per_day
         self._clock = clock
+        self.live_reserve = math.ceil(per_day * LIVE_SHARE)
 
-    def take(self, tenant_id: str) -> float:
-        """Take one call from the budget: 0 when granted, else the seconds to wait before asking again."""
+    def take(self, tenant_id: str, *, backfill: bool = False) -> float:
+        """Take one call from the budget: 0 when granted, else the seconds to wait before asking again.
+        A ``backfill`` call is granted only above the day's :attr:`live_reserve`."""
         for _ in range(ATTEMPTS):
             now = self._clock()
             item = self._read(tenant_id)
             wait = self._wait(item, now)
+            if backfill and wait <= 0:
+                wait = self._backfill_hold(item, now)
             if wait > 0:
                 return wait
             if self._write(tenant_id, item, now):
@@ -99,12 +114,26 @@ class CallBudget:
         now = self._clock()
         return self._blocked(self._read(tenant_id), now)
 
+    def backfill_hold(self, tenant_id: str) -> float:
+        """How long a backfill must wait before it may spend a call here: 0 if it may now."""
+        now = self._clock()
+        item = self._read(tenant_id)
+        return max(self._blocked(item, now), self._backfill_hold(item, now))
+
+    def _backfill_hold(self, item: dict[str, Any], now: float) -> float:
+        """The live reserve reached: by the day's count (until tomorrow), or by what Xero said last (an
+        hour at a time, as for the day limit: Xero's day need not begin at our midnight)."""
+        hold = float(item.get("backfill_until", 0)) - now
+        used = int(item.get("day_count", 0)) if item.get("day") == _day(now) else 0
+        if self._per_day - used <= self.live_reserve:
+            hold = max(hold, _tomorrow(now) - now)
+        return max(0.0, hold)
+
     def _blocked(self, item: dict[str, Any], now: float) -> float:
         blocked = float(item.get("blocked_until", 0)) - now
         day_spent = item.get("day") == _day(now) and int(item.get("day_count", 0)) >= self._per_day
         if day_spent:
-            tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            blocked = max(blocked, (tomorrow + timedelta(days=1)).timestamp() - now)
+            blocked = max(blocked, _tomorrow(now) - now)
         return max(0.0, blocked)
 
     def state(self, tenant_id: str) -> BudgetState:
@@ -117,6 +146,8 @@ class CallBudget:
             per_day=self._per_day,
             day_left=max(0, self._per_day - used),
             blocked_for=self._blocked(item, now),
+            live_reserve=self.live_reserve,
+            backfill_hold=max(self._blocked(item, now), self._backfill_hold(item, now)),
         )
 
     def observe(self, tenant_id: str, minute_remaining: int | None, day_remaining: int | None) -> None:
@@ -131,6 +162,9 @@ class CallBudget:
             self.block(tenant_id, ends - now)
         if day_remaining is not None and day_remaining <= DAY_RESERVE:
             self.block(tenant_id, DAY_PROBE_SECONDS)
+        if day_remaining is not None and day_remaining <= DAY_RESERVE + self.live_reserve:
+            # Xero's own count is into what live events need: no backfill call for an hour.
+            self._set(tenant_id, {"backfill_until": now + DAY_PROBE_SECONDS})
 
     def _set(self, tenant_id: str, values: dict[str, Any]) -> None:
         names = {f"#{k}": k for k in values}
@@ -150,8 +184,7 @@ class CallBudget:
         if blocked_until > now:
             return blocked_until - now
         if item.get("day") == _day(now) and int(item.get("day_count", 0)) >= self._per_day:
-            tomorrow = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-            return (tomorrow + timedelta(days=1)).timestamp() - now
+            return _tomorrow(now) - now
         tokens = self._tokens(item, now)
         # A hair under one token (rounding in storage) counts as one; otherwise wait at least 50 ms.
         return 0.0 if tokens >= 1 - EPSILON else max((1 - tokens) / self._rate, MIN_WAIT)
@@ -173,7 +206,7 @@ class CallBudget:
             "day_count": (int(item.get("day_count", 0)) if item.get("day") == day else 0) + 1,
             "ttl": int(now) + 3 * 86400,
         }
-        for kept in ("blocked_until", "window_started_at"):
+        for kept in ("blocked_until", "window_started_at", "backfill_until"):
             if kept in item:
                 values[kept] = item[kept]
         condition: dict[str, Any] = (
@@ -207,3 +240,9 @@ class CallBudget:
 
 def _day(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).date().isoformat()
+
+
+def _tomorrow(now: float) -> float:
+    """The next midnight (UTC), when the day's count starts again."""
+    midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return (midnight + timedelta(days=1)).timestamp()

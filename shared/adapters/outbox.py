@@ -138,14 +138,15 @@ class Outbox:
             raise StorageError(f"could not start the flush of organisation {tenant_id}") from exc
         return int(from_item(answer.get("Attributes", {})).get("generation", 1))
 
-    def read(self, tenant_id: str, limit: int) -> list[OutboxItem]:
-        """The oldest ``limit`` waiting events, live lane first (strongly consistent: nothing written
-        before this flush began is missed)."""
+    def read(self, tenant_id: str, limit: int, lane: int | None = None) -> list[OutboxItem]:
+        """The oldest ``limit`` waiting events, live lane first, or of one ``lane`` (strongly consistent:
+        nothing written before this flush began is missed)."""
         items: list[OutboxItem] = []
+        prefix = "E#" if lane is None else f"E#{lane}#"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr("E#")},
+            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr(prefix)},
             "ConsistentRead": True,
             "Limit": min(limit, PAGE),
         }
@@ -202,16 +203,17 @@ class Outbox:
             raise StorageError(f"could not count the outbox of organisation {tenant_id}") from exc
         return count
 
-    def depth(self, tenant_id: str, account_id: str, *, limit: int) -> Depth:
-        """How many of ``account_id``'s events wait here, and how many of the organisation's go before
-        its last one is pushed (oldest first); read up to ``limit`` events (eventually consistent: a
-        figure for a page, not for the push)."""
+    def depth(self, tenant_id: str, account_id: str, *, limit: int, lane: int | None = None) -> Depth:
+        """How many of ``account_id``'s events wait here (on one ``lane``, or all), and how many of the
+        organisation's go before its last one is pushed (oldest first); read up to ``limit`` events
+        (eventually consistent: a figure for a page, not for the push)."""
         depth = Depth()
         seen = 0
+        prefix = "E#" if lane is None else f"E#{lane}#"
         kwargs: dict[str, Any] = {
             "TableName": self._table,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :e)",
-            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr("E#")},
+            "ExpressionAttributeValues": {":pk": to_attr(f"OUTBOX#{tenant_id}"), ":e": to_attr(prefix)},
             "ProjectionExpression": "account_id, sent_at",
         }
         try:

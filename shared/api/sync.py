@@ -1,4 +1,5 @@
-"""Routes of the push's results: an invoice's sync record, the account's recent failures, and a retry.
+"""Routes of the push's results: an invoice's sync record, the account's recent failures, a retry, and
+the progress of the account's backfill (its history being imported).
 
 The push writes the records (:mod:`shared.adapters.sync_records`); these routes read them and queue
 failed events again. A retry sends the invoice's last failed event (and its failed payments) back to
@@ -7,6 +8,7 @@ the queue, where the usual version checks make it harmless if it has meanwhile b
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -17,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared import wiring
 from shared.api.errors import responses
 from shared.api.paths import catch_all, id_in_path
+from shared.domain.backlog import BackfillStatus
 from shared.errors import RequestRefused, UnknownAccount
 from shared.models.records import InvoiceRecord
 
@@ -79,6 +82,26 @@ class FailuresView(BaseModel):
     failures: list[FailureItem]
 
 
+class BackfillView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    waiting: int = Field(description="History events still waiting to go to Xero (exact up to 10,000)")
+    more: bool = Field(default=False, description="More than `waiting` are waiting (the count stopped there)")
+    synced: int = Field(description="History events done, invoices kept included")
+    failed: int = Field(description="History events that failed (listed by the sync-failures route)")
+    kept: int = Field(description="Invoices Xero already had under their number, matched and left as Xero has them")
+    kept_numbers: list[str] = Field(default_factory=list, description="The first 100 of them, to check in Xero")
+    drains_by: datetime | None = Field(
+        default=None, description="When the last waiting history event is expected in Xero: an estimate"
+    )
+    resumes_at: datetime | None = Field(
+        default=None, description="The day's calls for a backfill are spent: when it goes on (live events go on)"
+    )
+    calls_a_day: int = Field(description="Calls a day a backfill may spend: the day limit less the live reserve")
+    started_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
 class RetryAnswer(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -120,6 +143,27 @@ def get_failures(
             )
             for item in items
         ]
+    )
+
+
+@router.get(f"{ACCOUNT}/backfill", summary="The backfill's progress", tags=TAGS, responses=responses(404))
+def get_backfill(account_id: AccountId) -> BackfillView:
+    """The account's history (events published with ``"origin": "history"``): waiting, synced, failed,
+    kept as Xero has them, and when the rest drains under the organisation's day limit."""
+    _known(account_id)
+    status = wiring.backlog_reader().backfill(account_id) or BackfillStatus()
+    return BackfillView(
+        waiting=status.waiting,
+        more=status.more,
+        synced=status.synced,
+        failed=status.failed,
+        kept=status.kept,
+        kept_numbers=list(status.kept_numbers),
+        drains_by=status.drains_by,
+        resumes_at=status.resumes_at,
+        calls_a_day=status.calls_a_day,
+        started_at=status.started_at,
+        updated_at=status.updated_at,
     )
 
 

@@ -4,6 +4,8 @@ The platform's queue carries every account's events interleaved; Xero is called 
 So the intake does no Xero work: it parses each event (a malformed or oversized one fails alone, as
 the push's receive stage says), finds the organisation its account syncs to, writes the events to
 that organisation's outbox (25 a request) and sends each organisation touched one flush ticket.
+An event of an account's history (``"origin": "history"``) goes on the backfill lane, ordered by its
+own date (:mod:`shared.domain.backfill`); every other event on the live lane, by when it was published.
 An event whose account has no organisation yet (never connected, none chosen) is parked.
 """
 
@@ -12,7 +14,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from shared.adapters.flush_tickets import tenant_of
-from shared.adapters.outbox import LIVE, OutboxItem
+from shared.adapters.outbox import OutboxItem
+from shared.domain.backfill import placement
 from shared.domain.push.model import Fate, Message, Outcome, Tally, subject_of
 from shared.domain.push.outcomes import backoff, settle
 from shared.domain.push.receive import receive
@@ -81,21 +84,12 @@ class Intake:
             elif tenant_id is None:
                 _park(group, "organisation_not_chosen", "no Xero organisation is chosen for this account yet")
             else:
-                by_tenant.setdefault(tenant_id, []).extend(
-                    (
-                        m,
-                        OutboxItem.new(
-                            account_id,
-                            m.body,
-                            m.message_id,
-                            now,
-                            LIVE,
-                            published_ms=m.published_ms,
-                            subject=subject_of(m),
-                        ),
+                for m in group:
+                    lane, ordered_ms = placement(m)  # history on the backfill lane, by its own date
+                    item = OutboxItem.new(
+                        account_id, m.body, m.message_id, now, lane, published_ms=ordered_ms, subject=subject_of(m)
                     )
-                    for m in group
-                )
+                    by_tenant.setdefault(tenant_id, []).append((m, item))
         stored: list[str] = []
         for tenant_id, pairs in by_tenant.items():
             try:

@@ -26,7 +26,7 @@ from pydantic import ValidationError
 
 from shared.adapters.page_sessions import PageSession
 from shared.connect_link import ConnectLinkError, sign_connect_link, verify_settings_link
-from shared.domain.backlog import Backlog
+from shared.domain.backlog import BackfillStatus, Backlog
 from shared.errors import RequestRefused, StorageError, SyncError
 from shared.models import api
 from shared.observability import logger
@@ -106,6 +106,7 @@ class Activity:
     recent: Loaded[list[ActivityRow]]
     backlog: Backlog | None
     watching: str | None = None  # a retried invoice this view is waiting to see synced
+    backfill: BackfillStatus | None = None  # the account's history being imported, if it ever was
 
 
 @dataclass(frozen=True)
@@ -160,10 +161,12 @@ class SettingsPage:
         backlog: Callable[[str], Backlog | None] = lambda account_id: None,
         reconciler: Reconciler | None = None,
         clock: Callable[[], float] = time.time,
+        backfill: Callable[[str], BackfillStatus | None] = lambda account_id: None,
     ) -> None:
         self._management = management
         self._reconciler = reconciler
         self._backlog = backlog
+        self._backfill = backfill
         self._records = records
         self._activity = activity
         self._requeue = requeue
@@ -280,7 +283,24 @@ class SettingsPage:
         failures = _load(lambda: [_failure_row(item) for item in self._records.failures(account_id, FAILURES_SHOWN)])
         recent = _load(lambda: [_activity_row(item) for item in self._activity.recent(account_id, RECENT_SYNCS)])
         watching = watch if watch and not self._settled(account_id, watch, since) else None
-        return Activity(failures=failures, recent=recent, backlog=self._backlog_of(account_id), watching=watching)
+        return Activity(
+            failures=failures,
+            recent=recent,
+            backlog=self._backlog_of(account_id),
+            watching=watching,
+            backfill=self._backfill_of(account_id),
+        )
+
+    def _backfill_of(self, account_id: str) -> BackfillStatus | None:
+        """The backfill's progress, shown once the account has imported any history."""
+        try:
+            status = self._backfill(account_id)
+        except StorageError:
+            logger.warning("could not read the backfill's progress", extra={"account_id": account_id})
+            return None
+        if status is None or not (status.waiting or status.synced or status.failed):
+            return None
+        return status
 
     def _backlog_of(self, account_id: str) -> Backlog | None:
         """The backlog figure; none when the outbox or the budget cannot be read (the page still shows)."""

@@ -32,6 +32,8 @@ class OutOfBudget(SyncError):
 
     code = "rate_limited"
     retryable = True
+    sent_nothing = False  # True: raised before the request went (and no earlier attempt of it went either)
+    calls_made = 0  # calls the request made before it was stopped
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -72,6 +74,7 @@ class XeroSession:
         sleep: Callable[[float], None],
         max_pace_wait: float = 3.0,
         on_success: Callable[[], None] | None = None,
+        backfill: bool = False,
     ) -> None:
         self.account_id = account_id
         self.tenant_id = tenant_id
@@ -82,6 +85,7 @@ class XeroSession:
         self._sleep = sleep
         self._max_pace_wait = max_pace_wait
         self._on_success = on_success
+        self._backfill = backfill  # an account's history: only the calls above the live reserve
         self._access: Access | None = None
         self.counts = CallCounts()
 
@@ -119,17 +123,28 @@ class XeroSession:
             # No answer at all: Xero may have committed. The same key returns the first answer.
             logger.info("xero write got no answer; sending it again with the same idempotency key")
             self.counts.replays += 1
-            return self._call(method, resource, send)
+            try:
+                return self._call(method, resource, send)
+            except (OutOfBudget, XeroRateLimited) as again:
+                again.sent_nothing = False  # the first attempt may have been committed
+                raise
 
     def _call(self, method: str, resource: str, send: Callable[[str], dict[str, Any]]) -> dict[str, Any]:
-        self._pace()
-        access = self._current_access()
+        before = self.counts.calls
         try:
-            answer = self._counted(resource, send, access.access_token)
-        except XeroUnauthorized:
-            self._access = self._tokens.access(self.account_id, stale_version=access.connection.token_version)
             self._pace()
-            answer = self._counted(resource, send, self._access.access_token)
+            access = self._current_access()
+            try:
+                answer = self._counted(resource, send, access.access_token)
+            except XeroUnauthorized:
+                self._access = self._tokens.access(self.account_id, stale_version=access.connection.token_version)
+                self._pace()
+                answer = self._counted(resource, send, self._access.access_token)
+        except (OutOfBudget, XeroRateLimited) as exc:
+            # Our budget said wait before sending, or Xero refused the call with a 429 (after a 401 at most):
+            # Xero did nothing with this request. What the caller noted as in flight for it is not.
+            exc.sent_nothing, exc.calls_made = True, self.counts.calls - before
+            raise
         if self._on_success is not None:
             self._on_success()
             self._on_success = None  # once per session is enough
@@ -172,7 +187,7 @@ class XeroSession:
 
     def _pace(self) -> None:
         while True:
-            wait = self._budget.take(self.tenant_id)
+            wait = self._budget.take(self.tenant_id, backfill=self._backfill)
             if wait <= 0:
                 return
             if wait > self._max_pace_wait or wait > self._seconds_left() - 30:

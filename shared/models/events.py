@@ -9,6 +9,11 @@ Ordering: every invoice and contact snapshot carries a ``version`` that grows wi
 the platform; the service never lets an older version overwrite a newer one, so the platform may
 publish in any order and SQS may deliver in any order or more than once.
 
+History: an event with ``"origin": "history"`` is part of an account's past being imported (a
+backfill). The service queues it on its organisation's backfill lane, ordered by the date of what
+it is about (an invoice's issue date, a payment's date), and pushes it only with the calls live
+events leave (see the README's "Backfill").
+
 Bounds: every number is bounded by what DynamoDB and Xero hold, so one absurd value fails its own
 event at parsing (as malformed, with the reason) instead of failing a write later. Versions are
 signed 64-bit integers (DynamoDB numbers hold 38 digits); amounts have at most 15 digits; a message
@@ -292,11 +297,26 @@ class VersionedContact(Contact):
     version: Version
 
 
+class Origin(StrEnum):
+    LIVE = "live"
+    HISTORY = "history"
+
+
 class _Envelope(_Model):
     schema_version: Literal[1] = 1
     event_id: Identifier = Field(description="Unique per event; the same event published twice is done once")
     account_id: Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
     occurred_at: datetime
+    origin: Origin = Field(
+        default=Origin.LIVE,
+        description="live (the default): something that just happened on the platform; history: part of the "
+        "account's history being imported (a backfill), synced oldest first on the budget live events leave, and "
+        "an invoice whose number Xero already has is matched instead of refused",
+    )
+
+    @property
+    def history(self) -> bool:
+        return self.origin == Origin.HISTORY
 
 
 class InvoiceUpserted(_Envelope):

@@ -60,6 +60,12 @@ class InvoiceRecord(_Record):
     last_skipped_at: str | None = None
     skipped_count: int = 0
     last_pushed_at: str | None = None
+    adopted: str | None = Field(
+        default=None,
+        description="A history invoice matched in Xero by its number: updated (made the platform's version) or "
+        "kept (left as Xero has it: paid, voided, with payments or credit, or for another contact)",
+    )
+    adopted_reason: str | None = None
 
     @property
     def amount_paid(self) -> Decimal:

@@ -12,6 +12,7 @@ from html import escape
 from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
+from shared.domain.backlog import BackfillStatus
 from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView, moment
 
 if TYPE_CHECKING:
@@ -586,6 +587,7 @@ def activity_section(activity: Activity, ctx: PageContext) -> str:
             else ""
         )
         waiting = f"<p>{count} event(s) waiting for Xero{by}.</p>"
+    waiting += _backfill(activity.backfill) if activity.backfill is not None else ""
     failures = activity.failures.value
     if failures is None:
         failed = _problem(activity.failures)
@@ -605,6 +607,24 @@ def activity_section(activity: Activity, ctx: PageContext) -> str:
         f'<h2 id="activity-title">Sync activity</h2>{notice(ctx, "activity")}'
         f"<h3>Waiting</h3>{waiting}<h3>Needs attention</h3>{failed}<h3>Recent syncs</h3>{synced}</section>"
     )
+
+
+def _backfill(status: BackfillStatus) -> str:
+    """The history import: waiting, synced, failed, kept as Xero has them, and when it will be done."""
+    count = f"more than {status.waiting}" if status.more else str(status.waiting)
+    kept = f", {status.kept} already in Xero and kept as Xero has them" if status.kept else ""
+    lines = [f"History import: {count} waiting, {status.synced} synced, {status.failed} failed{kept}."]
+    if status.drains_by is not None:
+        lines.append(
+            f"Expected in Xero by {_when(status.drains_by.isoformat())} (an estimate: the history uses up to "
+            f"{status.calls_a_day} of the organisation's Xero calls a day; new invoices go first)."
+        )
+    if status.resumes_at is not None:
+        lines.append(f"Today's calls for the history are spent; it goes on {_when(status.resumes_at.isoformat())}.")
+    if status.kept_numbers:
+        shown = e(", ".join(status.kept_numbers[:10])) + (" and more" if len(status.kept_numbers) > 10 else "")
+        lines.append(f"Paid, voided or another contact's in Xero, so left unchanged (check them there): {shown}.")
+    return '<div class="backfill" aria-label="History import">' + "".join(f"<p>{x}</p>" for x in lines) + "</div>"
 
 
 def _failure(f: FailureRow, ctx: PageContext) -> str:

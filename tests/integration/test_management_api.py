@@ -95,6 +95,7 @@ def test_openapi_document_is_served_lists_every_route_and_is_valid(api):
         ("GET", f"{account}/invoices/{{invoice_id}}/sync"),
         ("GET", f"{account}/credit-notes/{{credit_note_id}}/sync"),
         ("GET", f"{account}/sync-failures"),
+        ("GET", f"{account}/backfill"),
         ("POST", f"{account}/invoices/{{invoice_id}}/retry"),
         ("GET", f"{account}/reconciliation"),
         ("POST", f"{account}/reconciliation"),

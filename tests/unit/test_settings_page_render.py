@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.domain.backlog import Backlog
+from shared.domain.backlog import BackfillStatus, Backlog
 from shared.domain.settings_page import Activity, ActivityRow, FailureRow, Loaded, PageView
 from shared.models import api
 from shared.web.page import PageContext, render_message, render_page
@@ -185,3 +185,24 @@ def test_products_and_tracking_wait_for_an_organisation_and_say_what_is_unmapped
     assert "No dimension is mapped to Xero tracking yet." in html
     assert html.count("Choose the organisation first.") >= 2
     assert 'action="/xero/settings/product-map"' not in html
+
+
+def test_the_history_import_shows_its_progress_and_the_invoices_kept_as_xero_has_them() -> None:
+    status = BackfillStatus(
+        waiting=1200,
+        synced=18_800,
+        failed=3,
+        kept=2,
+        kept_numbers=("INV-<1>", "INV-2"),
+        drains_by=datetime(2026, 12, 8, 0, 3, tzinfo=UTC),
+        resumes_at=datetime(2026, 12, 8, tzinfo=UTC),
+        calls_a_day=780,
+    )
+    activity = Activity(failures=Loaded(value=[]), recent=Loaded(value=[]), backlog=Backlog(waiting=0), backfill=status)
+    html = render_page(PageView(account_id="a", connection=connection("connected"), activity=activity), CTX)
+
+    assert "History import: 1200 waiting, 18800 synced, 3 failed, 2 already in Xero and kept as Xero has them." in html
+    assert "uses up to 780 of the organisation's Xero calls a day" in html
+    assert "it goes on <time" in html
+    assert "INV-&lt;1&gt;, INV-2" in html
+    assert "<1>" not in html

@@ -39,6 +39,14 @@ def run_account(run: AccountRun) -> None:
     try:
         _stages(run)
     except (OutOfBudget, XeroRateLimited) as exc:
+        if (
+            exc.sent_nothing
+            and run.session is not None
+            and run.session.counts.calls - run.noting_calls == exc.calls_made
+        ):
+            # The write just noted never went (the budget stopped it, or Xero refused it with a 429): what it
+            # carried for the first time is not in flight, so the next attempt need not look for it in Xero.
+            run.sent = run.sent.without(set(run.noting.invoices), run.noting.payments)
         run.finish_rest(Outcome(Fate.DEFERRED, "rate_limited", str(exc), int(exc.retry_after) + 1))
     except TokenRefreshBusy as exc:
         run.finish_rest(Outcome(Fate.DEFERRED, exc.code, str(exc), BUSY_DELAY))
@@ -142,6 +150,7 @@ def _stages(run: AccountRun) -> None:
         seconds_left=run.seconds_left,
         sleep=parts.sleep,
         on_success=lambda: _active(run),
+        backfill=run.backfill,
     )
     work = claims.claim_invoices(run)
     notes = credit_notes.claim(run)

@@ -15,6 +15,7 @@ from shared.domain.push.model import SKIPPED, SYNCED, Fate, Message, Outcome, Ta
 from shared.domain.push.outcomes import record_failure
 
 if TYPE_CHECKING:
+    from shared.adapters.backfill_progress import BackfillProgress
     from shared.adapters.budget import CallBudget
     from shared.adapters.connections import ConnectionRepository
     from shared.adapters.flush_tickets import FlushTickets
@@ -55,6 +56,7 @@ class PushParts:
     outbox: Outbox | None = None
     tickets: FlushTickets | None = None
     coalesce_seconds: float = 20.0  # how long a flush waits for more events to fill a batch
+    progress: BackfillProgress | None = None  # each account's backfill counts
     clock: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
     tax_rates: dict[str, tuple[float, dict[str, Decimal]]] = field(default_factory=dict)
@@ -81,6 +83,9 @@ class AccountRun:
     settings: AccountSettings | None = None
     session: XeroSession | None = None
     contact_ids: dict[str, str] = field(default_factory=dict)  # platform contact id → Xero ContactID
+    backfill: bool = False  # the account's history (the backfill lane): spends only above the live reserve
+    noting: InFlight = field(default_factory=InFlight)  # what the latest note added (its write may not go)
+    noting_calls: int = 0  # the session's calls when it was noted
 
     @property
     def xero(self) -> XeroSession:
@@ -116,7 +121,15 @@ class AccountRun:
     def sending(self, *, invoices: dict[str, str | None] | None = None, payments: list[str] | None = None) -> None:
         """Before a write to Xero: note what it carries, so a crash before the answer is recorded leaves
         the next flush knowing where to look."""
-        self.sent.add(InFlight({i: {n} if n else set() for i, n in (invoices or {}).items()}, set(payments or ())))
+        new = InFlight({i: {n} if n else set() for i, n in (invoices or {}).items()}, set(payments or ()))
+        known = InFlight()
+        known.add(self.in_flight)
+        known.add(self.sent)
+        self.noting = InFlight(
+            {i: n for i, n in new.invoices.items() if i not in known.invoices}, new.payments - known.payments
+        )
+        self.noting_calls = self.xero.counts.calls
+        self.sent.add(new)
         note = InFlight()
         note.add(self.in_flight)
         note.add(self.sent)

@@ -1,5 +1,7 @@
 """One organisation's flush: its outbox's waiting events, oldest first, through the push pipeline in
-passes of up to 500, until the outbox is empty or something must be waited for.
+passes of up to 500, until the outbox is empty or something must be waited for. Each pass is one
+lane: live events whenever any are ready, an account's history (the backfill lane, spending only the
+calls above the live reserve, :mod:`shared.domain.backfill`) otherwise.
 
 What it waits for, it says as a number of seconds, and its ticket is hidden that long:
 
@@ -7,6 +9,8 @@ What it waits for, it says as a number of seconds, and its ticket is hidden that
   ``coalesce_seconds`` ago: wait for more to arrive (the bounded wait that makes batches full
   whatever else shares the queue);
 - every waiting event is put off (Xero's minute or day limit, a retry's backoff): until the first is due;
+- only the backfill lane waits, for the calls above the live reserve: a wake-up, never a hidden ticket,
+  so live events that come meanwhile are flushed at once;
 - the invocation's time is nearly spent: hand the ticket back at once for another invocation.
 
 Each event's fate is carried out on the outbox (:class:`OutboxSource`): settled ones are deleted,
@@ -21,10 +25,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from shared.adapters.outbox import OutboxItem, rescheduled
+from shared.adapters.outbox import BACKFILL, LIVE, OutboxItem, rescheduled
 from shared.domain.push.account import MOVED
 from shared.domain.push.calls import PER_CALL
-from shared.domain.push.model import Message, Tally
+from shared.domain.push.model import Fate, Message, Tally
+from shared.errors import StorageError
+from shared.models.events import InvoiceUpserted
 from shared.observability import logger
 
 if TYPE_CHECKING:
@@ -102,39 +108,110 @@ class Flush:
         outbox.start_flush(tenant_id)
         report = FlushReport()
         while True:
-            items = outbox.read(tenant_id, PASS)
+            # The live lane first, always; the backfill lane only when no live event is ready to go and
+            # the budget above the live reserve allows (read one event then: to know whether any waits).
+            live = outbox.read(tenant_id, PASS, LIVE)
             now = parts.clock()
-            ready = [i for i in items if i.not_before <= now]
-            report.wait = self._wait(items, ready, now)
-            if not items:
+            live_ready = [i for i in live if i.not_before <= now]
+            live_wait = self._wait(live, live_ready, now)
+            history: list[OutboxItem] = []
+            hold = 0.0
+            if not (live_ready and live_wait is None):
+                hold = parts.budget.backfill_hold(tenant_id)
+                history = outbox.read(tenant_id, PASS if hold <= 0 else 1, BACKFILL)
+            history_ready = [i for i in history if i.not_before <= now] if hold <= 0 else []
+            # History coalesces as live events do: on a day budget, a call for a few events is a call lost.
+            history_wait = self._wait(history, history_ready, now) if history_ready else None
+            if live_ready and live_wait is None:
+                batch, backfill = live_ready, False
+            elif history_ready and history_wait is None:
+                batch, backfill = history_ready, True
+            else:
+                filling = [
+                    w for w, r in ((live_wait, live_ready), (history_wait, history_ready)) if r and w is not None
+                ]
+                self._nothing_now(tenant_id, report, filling, live, live_wait, history, hold, now)
                 return report
-            if not ready:
-                # Waiting events are due later. If Xero's limits hold the organisation, nothing else can go
-                # either: its ticket waits. Otherwise the ticket is done, so events that come meanwhile are
-                # flushed at once, and a wake-up brings the waiting ones back when they are due.
-                blocked = parts.budget.blocked_for(tenant_id)
-                if blocked > 0:
-                    report.wait = max(blocked, report.wait or 0)
-                else:
-                    report.wake_in, report.wait = report.wait, None
-                return report
-            if report.wait is not None:
-                return report
+            report.wait = None
             if seconds_left() < MARGIN_SECONDS:
                 report.wait = 0
                 return report
             in_flight = outbox.in_flight(tenant_id)
-            messages = [_message(i) for i in ready]
+            messages = [_message(i) for i in batch]
             tally = self._service.process(
                 messages,
                 seconds_left,
                 tenant_id=tenant_id,
-                source=OutboxSource(parts, tenant_id, {i.key: i for i in ready}),
+                source=OutboxSource(parts, tenant_id, {i.key: i for i in batch}),
                 in_flight=in_flight,
+                backfill=backfill,
             )
+            if backfill:
+                self._count(tenant_id, messages)
             report.passes += 1
             report.tally.merge(tally)
-            logger.info("flush pass", extra={"tenant_id": tenant_id, "events": len(messages), **tally.summary()})
+            logger.info(
+                "flush pass",
+                extra={"tenant_id": tenant_id, "events": len(messages), "backfill": backfill, **tally.summary()},
+            )
+
+    def _count(self, tenant_id: str, messages: list[Message]) -> None:
+        """Each account's backfill progress: what this pass settled (a count, not a guarantee: a pass
+        that could not be counted is logged and the push goes on)."""
+        progress = self._parts.progress
+        if progress is None:
+            return
+        counts: dict[str, tuple[int, int, list[str]]] = {}
+        for message in messages:
+            account, outcome = message.account_id, message.outcome
+            if account is None or outcome is None or not outcome.fate.settled:
+                continue
+            synced, failed, kept = counts.get(account, (0, 0, []))
+            if outcome.fate == Fate.FAILED:
+                failed += 1
+            else:
+                synced += 1
+            if outcome.code == "adopted_kept" and isinstance(message.event, InvoiceUpserted):
+                kept.append(message.event.data.number)
+            counts[account] = (synced, failed, kept)
+        for account, (synced, failed, kept) in counts.items():
+            try:
+                progress.add(
+                    account, synced=synced, failed=failed, kept=kept, tenant_id=tenant_id, now=self._parts.clock()
+                )
+            except StorageError:
+                logger.warning("could not count the backfill's progress", extra={"account_id": account})
+
+    def _nothing_now(
+        self,
+        tenant_id: str,
+        report: FlushReport,
+        filling: list[float],
+        live: list[OutboxItem],
+        live_wait: float | None,
+        history: list[OutboxItem],
+        hold: float,
+        now: float,
+    ) -> None:
+        """Nothing to push at this moment: say how long to wait, and how (a hidden ticket or a wake-up)."""
+        report.wait = None
+        if filling:
+            report.wait = min(filling)  # a batch filling up: the ticket waits for it
+            return
+        waits = [live_wait] if live and live_wait is not None else []
+        if history:
+            waits.append(hold if hold > 0 else max(1.0, min(i.not_before for i in history) - now))
+        if not waits:
+            return  # the outbox is empty
+        # Waiting events are due later. If Xero's limits hold the organisation, nothing else can go
+        # either: its ticket waits (for the live events due, never for a backfill's next day). Otherwise
+        # the ticket is done, so events that come meanwhile are flushed at once (a backfill waiting for
+        # tomorrow's calls never holds up a live event), and a wake-up brings the waiting ones back.
+        blocked = self._parts.budget.blocked_for(tenant_id)
+        if blocked > 0:
+            report.wait = max(blocked, live_wait or 0) if live else blocked
+        else:
+            report.wake_in = min(waits)
 
     def _wait(self, items: list[OutboxItem], ready: list[OutboxItem], now: float) -> float | None:
         """How long to wait before pushing (None: push now, or nothing is waiting)."""

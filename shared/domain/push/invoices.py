@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 NUMBER_TAKEN = "must be unique"
 PAID_LIKE = frozenset({"AUTHORISED", "PAID"})
+# A history invoice whose number Xero already has (made by hand, or by another tool): matched.
+ADOPTED_UPDATED, ADOPTED_KEPT = "updated", "kept"
+EDITABLE = frozenset({"DRAFT", "SUBMITTED", "AUTHORISED"})
 
 
 # --- 1. before anything is written -------------------------------------------------------------
@@ -174,6 +177,10 @@ def _decide(run: AccountRun, w: InvoiceWork) -> bool:
     """Build the request for ``w``; False when Xero already holds what this version says."""
     record = w.record
     current = record.xero_status
+    if record.adopted == ADOPTED_KEPT:
+        # Matched in Xero and left as it is there (paid, voided, someone else's contact): never written.
+        _keep(run, w, None, record.adopted_reason or "it is kept as Xero has it")
+        return False
     if not isinstance(w.event, InvoiceUpserted):
         w.status = _removal_status(record)
         if w.status is None:
@@ -261,8 +268,11 @@ def _number_in_xero(run: AccountRun, items: list[InvoiceWork]) -> None:
     it (then it is updated); anything else in Xero under the number is not touched."""
     again = [w for w in items if w.claim.uncertain]
     _adopt_earlier_attempts(run, again)
+    _adopt_history(run, [w for w in items if not w.record.xero_invoice_id and w.event.history])
     retry: list[InvoiceWork] = []
     for w in items:
+        if not w.live:
+            continue  # adopted and kept as Xero has it
         if not w.record.xero_invoice_id:
             run.fail(
                 w.message,
@@ -280,6 +290,73 @@ def _number_in_xero(run: AccountRun, items: list[InvoiceWork]) -> None:
         except Rejected as failure:
             run.fail(w.message, failure)
     _send(run, "POST", retry)
+
+
+def _adopt_history(run: AccountRun, items: list[InvoiceWork]) -> None:
+    """History invoices whose numbers Xero already has: an invoice made before the service (by hand, by
+    another tool). This account holds the number in the organisation (no other account of the service
+    does), so the invoice in Xero is matched: its InvoiceID recorded, then made the platform's version
+    only when that is clearly safe (:func:`_unsafe_to_update`); otherwise kept as it is and reported."""
+    found = by_numbers(run, sorted({w.number for w in items if w.number}))
+    for w in items:
+        invoice = found.get(w.number or "")
+        if invoice is None:
+            continue  # not a sales invoice we can see (or another spelling): refused as a duplicate below
+        record = w.record.model_copy(
+            update={"xero_invoice_id": str(invoice["InvoiceID"]), "xero_status": invoice.get("Status")}
+        )
+        w.claim = replace(w.claim, record=record)
+        assert isinstance(w.event, InvoiceUpserted)
+        why = _unsafe_to_update(invoice, run.contact_ids.get(w.event.data.contact.contact_id))
+        if why is None:
+            w.adopted = ADOPTED_UPDATED
+            logger.info(
+                "history invoice matched in Xero; updated",
+                extra={"account_id": run.account_id, "invoice_id": w.invoice_id, "number": w.number},
+            )
+        else:
+            _keep(run, w, invoice, why)
+
+
+def _unsafe_to_update(invoice: dict[str, Any], contact_id: str | None) -> str | None:
+    """Why an invoice found in Xero must not be overwritten with the platform's version (None: it may):
+    money was received or credited against it, it is closed, or it is another customer's invoice."""
+    status = str(invoice.get("Status") or "")
+    if status not in EDITABLE:
+        return f"it is {status or 'in another state'} in Xero"
+    if Decimal(str(invoice.get("AmountPaid") or 0)) > 0 or Decimal(str(invoice.get("AmountCredited") or 0)) > 0:
+        return "it has payments or credit notes in Xero"
+    if contact_id is None or invoice.get("Contact", {}).get("ContactID") != contact_id:
+        return "it is for another contact in Xero"
+    return None
+
+
+def _keep(run: AccountRun, w: InvoiceWork, invoice: dict[str, Any] | None, why: str) -> None:
+    """Matched and left as Xero has it: recorded (its InvoiceID, status and amounts), synced, reported."""
+    record = w.record
+    found = invoice or {}
+    values: dict[str, Any] = {
+        "tenant_id": run.tenant_id,
+        "number": w.number or record.number,
+        "xero_invoice_id": found.get("InvoiceID") or record.xero_invoice_id,
+        "xero_status": found.get("Status") or record.xero_status,
+        "xero_contact_id": found.get("Contact", {}).get("ContactID") or record.xero_contact_id,
+        "currency": found.get("CurrencyCode") or record.currency,
+        "total": _money(found.get("Total"), record.total),
+        "amount_due": _money(found.get("AmountDue"), record.amount_due),
+        "last_version": max(w.version, record.last_version),
+        "adopted": ADOPTED_KEPT,
+        "adopted_reason": why,
+        "updated_at": run.now.isoformat(),
+        "last_event": w.message.body if keep_event(w.message.body) else None,
+    }
+    run.ledger.put(record.model_copy(update=synced(**values)))
+    w.message.synced = run.ledger.invoice(w.invoice_id)
+    logger.warning(
+        "history invoice matched in Xero and kept as it is there",
+        extra={"account_id": run.account_id, "invoice_id": w.invoice_id, "number": w.number, "why": why},
+    )
+    w.message.finish(Outcome(Fate.SYNCED, "adopted_kept", f"Invoice {w.number} is kept as Xero has it: {why}"))
 
 
 def _adopt_earlier_attempts(run: AccountRun, items: list[InvoiceWork]) -> None:
@@ -366,6 +443,7 @@ def _complete(run: AccountRun, w: InvoiceWork, result: dict[str, Any]) -> None:
         "last_pushed_at": run.now.isoformat(),
         "updated_at": run.now.isoformat(),
         "last_event": w.message.body if keep_event(w.message.body) else None,
+        "adopted": w.adopted or record.adopted,
     }
     mismatch = check_booked(w.prepared, result, w.number) if w.prepared is not None and result else None
     if mismatch is None:

@@ -149,6 +149,7 @@ class InvoiceWork:
     element: dict[str, Any] | None = None
     fingerprint: str | None = None
     status: str | None = None
+    adopted: str | None = None  # a history invoice matched in Xero by its number (ADOPTED_UPDATED)
 
     @property
     def record(self) -> InvoiceRecord:

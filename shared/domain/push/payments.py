@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from shared.domain.push.context import AccountRun
 
 WAIT = 60
+# An account's history comes in any order, over as long as the platform takes to publish it: a history
+# payment waits this long (since it was queued) for its invoice without spending its tries.
+HISTORY_INVOICE_WAIT = 86_400
 
 
 def push(run: AccountRun) -> None:
@@ -37,6 +40,11 @@ def push(run: AccountRun) -> None:
     for message in payments:
         event = _event(message)
         invoice = known.get(event.data.invoice_id)
+        if invoice is not None and invoice.adopted == "kept":
+            # Matched in Xero and kept as it is there (paid already, voided, another contact's): a payment
+            # the service adds to it could count money twice. Nothing is sent; the progress reports it.
+            message.finish(Outcome(Fate.SYNCED, "invoice_kept", "its invoice is kept as Xero has it"))
+            continue
         if not _payable(run, message, event, invoice):
             continue
         assert invoice is not None
@@ -126,6 +134,8 @@ def _payable(run: AccountRun, message: Message, event: PaymentRecorded, invoice:
     elif _invoice_waits(run, event.data.invoice_id):
         # The invoice's own event waits in the outbox (a retry, Xero's limits): wait without spending a try.
         message.finish(Outcome(Fate.DEFERRED, "invoice_pending", "its invoice is on its way to Xero", WAIT))
+    elif event.history and run.parts.clock() - message.queued_at < HISTORY_INVOICE_WAIT:
+        message.finish(Outcome(Fate.DEFERRED, "invoice_pending", "its invoice is not in the history yet", WAIT))
     else:
         # No event for the invoice yet (events arrive in any order): wait for it, boundedly.
         message.finish(Outcome(Fate.RETRIED, "invoice_not_synced", "its invoice has not reached Xero yet", WAIT))

@@ -29,6 +29,7 @@ class PushService:
         tenant_id: str,
         source: EventSource,
         in_flight: dict[str, InFlight] | None = None,
+        backfill: bool = False,
     ) -> Tally:
         """Give every event of one organisation its fate, then carry it out; returns the tally."""
         tally = Tally()
@@ -47,6 +48,7 @@ class PushService:
                 tenant_id,
                 Ledger(self.parts.records, account_id, tenant_id),
                 (in_flight or {}).get(account_id, InFlight()),
+                backfill=backfill,
             )
             run_account(run)
         settle(self.parts, messages, tally, source)
