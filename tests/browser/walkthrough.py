@@ -150,6 +150,7 @@ class Walkthrough:
         self.wait(checked, timeout=30)
         self.expect_text("#reconciliation", "2 invoice(s) compared, 1 Xero call(s)")
         self.scroll_to(self.driver.find_element(By.ID, "reconciliation"))
+        self.shoot("13-xero-check")
 
     def disconnect(self) -> None:
         self.driver.find_element(By.LINK_TEXT, "Disconnect…").click()
