@@ -149,23 +149,10 @@ class BackfillSimulation(Simulation):
                 self.clock.until(next_intake)
                 self.intake_due()
                 continue
-            due_at, _, tenant_id = heapq.heappop(self.due)
-            if self.next_at.get(tenant_id) != due_at:
+            tenant_id = self.start_next_ticket()
+            if tenant_id is None:
                 continue
-            del self.next_at[tenant_id]
-            start = max(due_at, heapq.heappop(self.workers))
-            self.clock.until(start)
-            self.flush_started = self.clock.now()
-            receipt = f"ticket-{uuid.uuid4().hex}"
-            self.receipts[receipt] = tenant_id
-            record = {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": receipt,
-                "body": json.dumps({"tenant_id": tenant_id}),
-                "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": tenant_id},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-            }
+            record = self.ticket_record(tenant_id)
             self.hidden.discard(tenant_id)
             self.running, self.asked = tenant_id, []
             push.lambda_handler({"Records": [record]}, FakeContext(120_000))
@@ -179,7 +166,7 @@ class BackfillSimulation(Simulation):
                     self.ticket(tenant_id, finished)
             for at in self.asked:
                 self.ticket(tenant_id, at)
-            watch(start)
+            watch(self.flush_started)
             if stop():
                 return
 

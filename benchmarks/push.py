@@ -163,6 +163,30 @@ class Simulation:
         self._seq += 1
         heapq.heappush(self.due, (at, self._seq, tenant_id))
 
+    def start_next_ticket(self) -> str | None:
+        """Takes the earliest ticket due and moves the clock to when a worker is free for it; None if a
+        later ticket of its organisation superseded it."""
+        due_at, _, tenant_id = heapq.heappop(self.due)
+        if self.next_at.get(tenant_id) != due_at:
+            return None
+        del self.next_at[tenant_id]
+        self.clock.until(max(due_at, heapq.heappop(self.workers)))
+        self.flush_started = self.clock.now()
+        return tenant_id
+
+    def ticket_record(self, tenant_id: str) -> dict[str, Any]:
+        """The organisation's flush ticket as SQS hands it to the push (its receipt remembered)."""
+        receipt = f"ticket-{uuid.uuid4().hex}"
+        self.receipts[receipt] = tenant_id
+        return {
+            "messageId": str(uuid.uuid4()),
+            "receiptHandle": receipt,
+            "body": json.dumps({"tenant_id": tenant_id}),
+            "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": tenant_id},
+            "messageAttributes": {},
+            "eventSource": "aws:sqs",
+        }
+
     def install(self) -> None:
         from shared import wiring
         from shared.adapters.flush_tickets import FlushTickets
@@ -225,23 +249,10 @@ class Simulation:
                 intake.lambda_handler({"Records": records}, FakeContext(900_000))
                 run.cpu_seconds += time.thread_time() - cpu
                 continue
-            due_at, _, tenant_id = heapq.heappop(self.due)
-            if self.next_at.get(tenant_id) != due_at:
+            tenant_id = self.start_next_ticket()
+            if tenant_id is None:
                 continue  # superseded by an earlier ticket
-            del self.next_at[tenant_id]
-            start = max(due_at, heapq.heappop(self.workers))
-            self.clock.until(start)
-            self.flush_started = self.clock.now()
-            receipt = f"ticket-{uuid.uuid4().hex}"
-            self.receipts[receipt] = tenant_id
-            record = {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": receipt,
-                "body": json.dumps({"tenant_id": tenant_id}),
-                "attributes": {"ApproximateReceiveCount": "1", "MessageGroupId": tenant_id},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-            }
+            record = self.ticket_record(tenant_id)
             calls_before = _sandbox_totals(self.sandbox, tenant_id)["calls"]
             synced_before = len(self.synced)
             cpu = time.thread_time()
@@ -251,7 +262,7 @@ class Simulation:
             self.running = None
             run.cpu_seconds += time.thread_time() - cpu
             calls = _sandbox_totals(self.sandbox, tenant_id)["calls"] - calls_before
-            finished = max(self.clock.now(), start + calls * XERO_CALL_SECONDS + 0.1)
+            finished = max(self.clock.now(), self.flush_started + calls * XERO_CALL_SECONDS + 0.1)
             heapq.heappush(self.workers, finished)
             if tenant_id not in self.hidden:  # the ticket is done and deleted: the group is free then
                 self.in_flight[tenant_id] = finished
