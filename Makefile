@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 # Three workers on CI's two cores: the integration tests wait on loopback HTTP and simulated clocks
-# much of the time (one run: 8 min 33 s with 3, about 1.45 cores busy; over 10 min with 2).
+# much of the time (8 min 33 s with 3 on a quiet machine, about 1.45 cores busy; 11 min with 2 beside a benchmark).
 PYTEST_WORKERS ?= 3
 export AWS_DEFAULT_REGION ?= us-east-1
 export SAM_CLI_TELEMETRY := 0
