@@ -141,13 +141,14 @@ class CallBudget:
         now = self._clock()
         item = self._read(tenant_id)
         used = int(item.get("day_count", 0)) if item.get("day") == _day(now) else 0
+        blocked = self._blocked(item, now)
         return BudgetState(
             per_minute=self._rate * 60.0,
             per_day=self._per_day,
             day_left=max(0, self._per_day - used),
-            blocked_for=self._blocked(item, now),
+            blocked_for=blocked,
             live_reserve=self.live_reserve,
-            backfill_hold=max(self._blocked(item, now), self._backfill_hold(item, now)),
+            backfill_hold=max(blocked, self._backfill_hold(item, now)),
         )
 
     def observe(self, tenant_id: str, minute_remaining: int | None, day_remaining: int | None) -> None:

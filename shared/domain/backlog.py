@@ -36,6 +36,11 @@ CALLS_PER_BATCH = 2  # contacts, then invoices
 BATCH = 50
 
 
+def push_calls(events: int) -> int:
+    """The Xero calls the push spends on ``events`` waiting events: two for each batch of 50."""
+    return CALLS_PER_BATCH * math.ceil(events / BATCH)
+
+
 @dataclass(frozen=True)
 class Backlog:
     """Events of one account not yet in Xero, and when the last of them is expected there."""
@@ -130,7 +135,7 @@ class BacklogReader:
     def seconds_to_send(self, tenant_id: str, events: int, now: float, *, backfill: bool = False) -> float:
         """How long ``events`` take to reach Xero on this organisation's budget, from ``now`` (a
         ``backfill``'s: on the calls above the live reserve, after any wait for them)."""
-        calls = CALLS_PER_BATCH * math.ceil(events / BATCH)
+        calls = push_calls(events)
         state = self._budget.state(tenant_id)
         reserve = state.live_reserve if backfill else 0
         per_day = max(1, state.per_day - reserve)

@@ -122,16 +122,12 @@ class AccountRun:
         """Before a write to Xero: note what it carries, so a crash before the answer is recorded leaves
         the next flush knowing where to look."""
         new = InFlight({i: {n} if n else set() for i, n in (invoices or {}).items()}, set(payments or ()))
-        known = InFlight()
-        known.add(self.in_flight)
-        known.add(self.sent)
-        self.noting = InFlight(
-            {i: n for i, n in new.invoices.items() if i not in known.invoices}, new.payments - known.payments
-        )
-        self.noting_calls = self.xero.counts.calls
-        self.sent.add(new)
         note = InFlight()
         note.add(self.in_flight)
         note.add(self.sent)
+        self.noting = new.without(set(note.invoices), note.payments)  # what this write carries first
+        self.noting_calls = self.xero.counts.calls
+        self.sent.add(new)
+        note.add(new)
         if self.parts.outbox is not None:
             self.parts.outbox.note_in_flight(self.tenant_id, self.account_id, note)

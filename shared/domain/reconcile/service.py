@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from shared.adapters.queue import MAX_VISIBILITY
+from shared.domain.backlog import push_calls
 from shared.domain.reconcile.compare import EDIT_MARGIN_SECONDS, difference
 from shared.domain.xero_session import OutOfBudget, XeroSession
 from shared.errors import RequestRefused, SyncError, XeroAuthLost, XeroRateLimited, XeroUnavailable
@@ -46,8 +47,6 @@ if TYPE_CHECKING:
     from shared.domain.tokens import TokenManager
 
 PAGE_SIZE = 1000  # Xero's largest page
-CALLS_PER_BATCH = 2  # what the push spends per 50 waiting events: contacts, then invoices
-BATCH = 50
 OUTBOX_COUNT_LIMIT = 100_000
 SPARE_CALLS = 5  # left for the push beyond its backlog
 MIN_SECONDS = 30  # of Lambda time, to read one more page and record it
@@ -303,7 +302,7 @@ class Reconciler:
         if state.blocked_for > 0:
             return state.blocked_for, "Xero's call limits for the organisation"
         waiting = self._outbox.waiting(tenant_id, limit=OUTBOX_COUNT_LIMIT)
-        needed = CALLS_PER_BATCH * math.ceil(waiting / BATCH) + SPARE_CALLS
+        needed = push_calls(waiting) + SPARE_CALLS
         if state.day_left - needed < pages:
             midnight = datetime.fromtimestamp(now, UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             tomorrow = (midnight + timedelta(days=1, minutes=5)).timestamp()
